@@ -1,0 +1,66 @@
+"""The route table: which function serves which API paths.
+
+The single source of truth for both the CDK API construct and the local stack, so the two
+can never disagree. Kept free of CDK imports: the local stack reads it without aws_cdk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FunctionRoute:
+    """One Lambda function and the API paths it serves (every method; the function answers 405)."""
+
+    name: str
+    handler: str  # "<module>.<attribute>", importable from the repository root
+    paths: tuple[str, ...]
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def folder(self) -> str:
+        """The function's source folder, relative to the repository root."""
+        return "/".join(self.module.split(".")[:-1])
+
+
+API_FUNCTIONS: tuple[FunctionRoute, ...] = (
+    FunctionRoute(
+        name="users",
+        handler="functions.users.handler.lambda_handler",
+        paths=("/users", "/users/{user_id}"),
+    ),
+)
+
+AUTHORIZER = FunctionRoute(
+    name="authorizer", handler="functions.authorizer.handler.lambda_handler", paths=()
+)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return re.compile(f"^{pattern}$")
+
+
+_COMPILED = tuple(
+    (function, template, _template_regex(template))
+    for function in API_FUNCTIONS
+    for template in function.paths
+)
+
+
+def match(path: str) -> tuple[FunctionRoute, str, dict[str, str]] | None:
+    """Find the function serving `path`: (function, resource template, path parameters)."""
+    for function, template, regex in _COMPILED:
+        found = regex.match(path)
+        if found:
+            return function, template, found.groupdict()
+    return None

@@ -1,0 +1,114 @@
+"""The resolver factory every function uses: conventions, error envelope, 404/405.
+
+Handlers stay thin: they parse with the helpers below, call a store, and return a dict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from shared.domain.errors import InvalidInput
+from shared.http import conventions
+from shared.http.errors import ApiError, envelope
+from shared.http.listing import QueryParams
+
+logger = Logger()
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver()
+    app.use(middlewares=[_check_conventions])
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response[Any]:
+        return error_response(app, error.status, error.code, error.message)
+
+    @app.exception_handler(InvalidInput)
+    def _invalid_input(error: InvalidInput) -> Response[Any]:
+        return error_response(app, 400, "invalid_request", str(error))
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        event = app.current_event
+        allowed = _allowed_methods(app, event.path)
+        if allowed:
+            message = f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}."
+            return error_response(app, 405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
+        return error_response(app, 404, "not_found", f"Unrecognized URL {event.path}.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[Any]:
+        logger.exception("Unhandled error")
+        return error_response(
+            app, 500, "internal_error", "Something went wrong on our end. Please retry."
+        )
+
+    return app
+
+
+def error_response(
+    app: APIGatewayRestResolver,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=envelope(code, message, request_id(app)),
+        headers=headers,
+    )
+
+
+def request_id(app: APIGatewayRestResolver) -> str:
+    return app.current_event.request_context.request_id or ""
+
+
+def environment_id(app: APIGatewayRestResolver) -> str:
+    """The environment the caller's API key authorizes (set by the authorizer)."""
+    value = app.current_event.request_context.authorizer.get_context().get("environment_id")
+    if not value:
+        # Only reachable if the API is wired without the authorizer: fail closed.
+        raise ApiError(401, "invalid_api_key", "Missing or invalid API key.")
+    return str(value)
+
+
+def query_params(app: APIGatewayRestResolver) -> QueryParams:
+    return app.current_event.multi_value_query_string_parameters or {}
+
+
+def json_body(app: APIGatewayRestResolver) -> Any:
+    return conventions.parse_json_body(app.current_event.body)
+
+
+def _check_conventions(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]) -> Any:
+    event = app.current_event
+    conventions.check_version(_header(app, conventions.VERSION_HEADER))
+    conventions.check_accept(_header(app, "accept"))
+    conventions.check_content_type(_header(app, "content-type"), event.body)
+    return next_middleware(app)
+
+
+def _header(app: APIGatewayRestResolver, name: str) -> str | None:
+    value = app.current_event.headers.get(name)  # Powertools' headers are case-insensitive
+    return str(value) if value is not None else None
+
+
+def _allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """Methods registered for `path`, to tell 405 from 404.
+
+    Powertools keeps its routes in private lists and offers no public lookup.
+    """
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes if _matches(route.rule, path)})
+
+
+def _matches(rule: re.Pattern[str], path: str) -> bool:
+    return rule.match(path) is not None

@@ -1,0 +1,78 @@
+"""Request conventions every route shares: version header, content negotiation, JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared.http.errors import ApiError, BadRequest
+
+API_VERSION = "2020-01-03"
+VERSION_HEADER = "userflow-version"
+MAX_BODY_BYTES = 256 * 1024  # far above any real upsert; keeps parsing cheap and bounded
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def check_version(version: str | None) -> None:
+    if version is not None and version.strip() != API_VERSION:
+        raise BadRequest(
+            f"Unsupported Userflow-Version {version!r}: the supported version is {API_VERSION}.",
+            code="invalid_version",
+        )
+
+
+def check_accept(accept: str | None) -> None:
+    """406 unless the client accepts JSON (no Accept header means anything goes)."""
+    if not accept:
+        return
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in {"*/*", "application/*", "application/json"} or media.endswith("+json"):
+            return
+    raise ApiError(406, "not_acceptable", "This API only responds with application/json.")
+
+
+def check_content_type(content_type: str | None, body: str | None) -> None:
+    """415 for a body that is not declared as JSON."""
+    if not body:
+        return
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Request bodies must be JSON: send 'Content-Type: application/json'.",
+        )
+
+
+def parse_json_body(body: str | None) -> Any:
+    if not body:
+        raise BadRequest("The request body is empty: send a JSON object.")
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise BadRequest(f"The request body is not valid JSON: {error}.") from None
+
+
+def parse_model(model: type[Model], data: Any) -> Model:
+    """Validate a parsed body against a pydantic model; a 400 names the first bad field."""
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise BadRequest(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"]) or "body"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    return f"Invalid `{location}`: {message}."

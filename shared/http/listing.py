@@ -1,0 +1,164 @@
+"""Query parameters shared by every list and get: pagination, ordering, expansion, filters.
+
+One implementation for every resource: a resource declares what it accepts in a `ListSpec`,
+and any other parameter, or a bad value, is a 400 that names the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from shared.domain.expansion import validate_expand_paths
+from shared.http.errors import BadRequest
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+MAX_VALUE_LENGTH = 2048
+
+QueryParams = Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class OrderField:
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list endpoint accepts."""
+
+    object_type: str
+    order_fields: frozenset[str]
+    default_order: str = "created_at"
+    filters: frozenset[str] = frozenset()  # single-valued filter parameters
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int
+    starting_after: str | None
+    order_by: tuple[OrderField, ...]
+    expand: tuple[str, ...]
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
+    params = params or {}
+    allowed = {"limit", "starting_after", "order_by", "order_by[]", "expand", "expand[]"}
+    _reject_unknown(params, allowed | spec.filters)
+    limit_text = _single(params, "limit")
+    limit = DEFAULT_LIMIT if limit_text is None else _parse_limit(limit_text)
+    starting_after = _single(params, "starting_after")
+    if starting_after == "":
+        raise BadRequest("Invalid `starting_after`: must be an object id.")
+    filters = {name: value for name in spec.filters if (value := _single(params, name)) is not None}
+    return ListQuery(
+        limit=limit,
+        starting_after=starting_after,
+        order_by=_parse_order_by(params, spec),
+        expand=parse_expand(params, spec.object_type, extra_allowed=None),
+        filters=filters,
+    )
+
+
+def parse_expand(
+    params: QueryParams | None, object_type: str, extra_allowed: frozenset[str] | None = frozenset()
+) -> tuple[str, ...]:
+    """`expand` / `expand[]` for any endpoint returning `object_type`.
+
+    With `extra_allowed` given (gets, creates), every other parameter is rejected.
+    """
+    params = params or {}
+    if extra_allowed is not None:
+        _reject_unknown(params, {"expand", "expand[]"} | extra_allowed)
+    paths = _values(params, "expand")
+    validate_expand_paths(object_type, paths)
+    return tuple(dict.fromkeys(paths))
+
+
+def list_object(
+    data: list[dict[str, Any]],
+    *,
+    has_more: bool,
+    path: str,
+    params: QueryParams | None,
+    last_id: str | None,
+) -> dict[str, Any]:
+    """The spec's list object; `next_page_url` is always set and keeps the other parameters."""
+    pairs = [(name, value) for name, values in (params or {}).items() for value in values]
+    url = _with_query(path, pairs)
+    cursor = last_id or next((v for k, v in pairs if k == "starting_after"), None)
+    next_pairs = [(k, v) for k, v in pairs if k != "starting_after"]
+    if cursor is not None:
+        next_pairs.append(("starting_after", cursor))
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": has_more,
+        "url": url,
+        "next_page_url": _with_query(path, next_pairs),
+    }
+
+
+def _with_query(path: str, pairs: list[tuple[str, str]]) -> str:
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def _reject_unknown(params: QueryParams, allowed: set[str] | frozenset[str]) -> None:
+    for name in params:
+        if name not in allowed:
+            accepted = ", ".join(sorted(allowed)) or "none"
+            raise BadRequest(f"Unknown query parameter `{name}`. Accepted: {accepted}.")
+
+
+def _single(params: QueryParams, name: str) -> str | None:
+    values = params.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadRequest(f"Query parameter `{name}` was given more than once.")
+    value = values[0]
+    if len(value) > MAX_VALUE_LENGTH:
+        raise BadRequest(f"Query parameter `{name}` is longer than {MAX_VALUE_LENGTH} characters.")
+    return value
+
+
+def _values(params: QueryParams, name: str) -> list[str]:
+    """`name` and `name[]` together, in order."""
+    values = [*params.get(name, ()), *params.get(f"{name}[]", ())]
+    for value in values:
+        if not value or len(value) > MAX_VALUE_LENGTH:
+            raise BadRequest(f"Invalid `{name}` value {value[:50]!r}.")
+    return values
+
+
+def _parse_limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise BadRequest(f"Invalid `limit` {text!r}: must be a whole number.") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"Invalid `limit` {limit}: must be between 1 and {MAX_LIMIT}.")
+    return limit
+
+
+def _parse_order_by(params: QueryParams, spec: ListSpec) -> tuple[OrderField, ...]:
+    values = _values(params, "order_by") or [spec.default_order]
+    fields: list[OrderField] = []
+    for value in values:
+        descending = value.startswith("-")
+        name = value[1:] if descending else value
+        if name not in spec.order_fields:
+            accepted = ", ".join(sorted(spec.order_fields))
+            raise BadRequest(f"Invalid `order_by` field {name!r}. Accepted: {accepted}.")
+        if any(f.field == name for f in fields):
+            raise BadRequest(f"Invalid `order_by`: {name!r} is given twice.")
+        fields.append(OrderField(name, descending))
+    return tuple(fields)

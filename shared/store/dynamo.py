@@ -1,0 +1,83 @@
+"""The DynamoDB client, shared by every store, and (de)serialization of items."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from shared.settings import get_settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+
+
+@lru_cache(maxsize=1)
+def client() -> Any:
+    """One low-level client per container (cheaper to import and call than the resource API)."""
+    import boto3
+    from botocore.config import Config
+
+    settings = get_settings()
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2,
+                      read_timeout=5),
+    )
+
+
+def table_name() -> str:
+    return get_settings().table_name
+
+
+def reset() -> None:
+    """Forget the cached client and settings (tests change the environment between cases)."""
+    client.cache_clear()
+    get_settings.cache_clear()
+
+
+def to_dynamo(value: Any) -> Any:
+    return _serializer.serialize(_to_decimals(value))
+
+
+def to_item(values: Item) -> dict[str, Any]:
+    return {key: to_dynamo(value) for key, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> Item:
+    return {key: _from_decimals(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _to_decimals(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_decimals(v) for v in value]
+    return value
+
+
+def _from_decimals(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_decimals(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_from_decimals(v) for v in value)
+    return value
+
+
+def is_conditional_failure(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}

@@ -1,0 +1,195 @@
+"""The users function through its handler, on moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.users.handler import lambda_handler
+from tests.unit.conftest import Invoke
+
+
+@pytest.fixture
+def call(environment: str) -> Invoke:
+    return Invoke(lambda_handler, environment)
+
+
+def test_given_new_user_when_upserted_then_returns_user_object(call: Invoke) -> None:
+    status, body = call(
+        "POST",
+        "/users",
+        body={"id": "u1", "attributes": {"name": "Evelyn", "signed_up_at": "2022-09-29T12:34:56Z"}},
+    )
+    assert status == 200
+    assert body["id"] == "u1"
+    assert body["object"] == "user"
+    assert body["attributes"] == {"name": "Evelyn", "signed_up_at": "2022-09-29T12:34:56.000+00:00"}
+    assert body["groups"] is None and body["memberships"] is None
+
+
+def test_upsert_merges_attributes_and_keeps_created_at(call: Invoke) -> None:
+    _, first = call("POST", "/users", body={"id": "u1", "attributes": {"a": 1, "b": "x"}})
+    _, second = call("POST", "/users", body={"id": "u1", "attributes": {"b": "y", "c": True}})
+    assert second["attributes"] == {"a": 1, "b": "y", "c": True}
+    assert second["created_at"] == first["created_at"]
+
+
+def test_upsert_applies_every_operation(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1", "attributes": {
+        "count": 5, "coupon": "first", "foods": ["apple"], "gone": "soon"}})
+    status, body = call("POST", "/users", body={"id": "u1", "attributes": {
+        "count": {"add": 3},
+        "days_left": {"subtract": 2},
+        "coupon": {"set_once": "second"},
+        "fresh": {"set_once": "only"},
+        "foods": {"append": ["banana", "apple"]},
+        "tags": {"prepend": "vip"},
+        "phone": {"set": 12345678, "data_type": "string"},
+        "gone": None,
+    }})
+    assert status == 200
+    assert body["attributes"] == {
+        "count": 8,
+        "days_left": -2,
+        "coupon": "first",
+        "fresh": "only",
+        "foods": ["apple", "banana"],
+        "tags": ["vip"],
+        "phone": "12345678",
+    }
+    _, after_remove = call("POST", "/users", body={"id": "u1", "attributes": {
+        "foods": {"remove": ["apple"]}}})
+    assert after_remove["attributes"]["foods"] == ["banana"]
+
+
+def test_add_to_a_string_attribute_is_a_400(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1", "attributes": {"plan": "pro"}})
+    status, body = call("POST", "/users", body={"id": "u1", "attributes": {"plan": {"add": 1}}})
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+
+
+def test_numeric_ids_are_accepted_as_strings(call: Invoke) -> None:
+    status, body = call("POST", "/users", body={"id": 42})
+    assert (status, body["id"]) == (200, "42")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({}, "id"),
+        ({"id": ""}, "id"),
+        ({"id": "a/b"}, "id"),
+        ({"id": ["x"]}, "id"),
+        ({"id": "u1", "attributes": "x"}, "attributes"),
+        ({"id": "u1", "attributes": {"bad.name": 1}}, "bad.name"),
+        ({"id": "u1", "unknown": 1}, "unknown"),
+        ([1, 2], "object"),
+    ],
+)
+def test_bad_bodies_are_400s_naming_the_field(call: Invoke, body: object, named: str) -> None:
+    status, response = call("POST", "/users", body=body)
+    assert status == 400
+    assert named in response["error"]["message"]
+    assert response["error"]["request_id"]
+
+
+def test_get_returns_the_user_or_404(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1", "attributes": {"name": "A"}})
+    status, body = call("GET", "/users/u1")
+    assert status == 200
+    assert body["attributes"] == {"name": "A"}
+    status, body = call("GET", "/users/nobody")
+    assert status == 404
+    assert body["error"]["code"] == "not_found"
+
+
+def test_expand_memberships_gives_a_list_instead_of_null(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1"})
+    _, body = call("GET", "/users/u1", query="expand=memberships.group")
+    assert body["memberships"] == []
+    assert body["groups"] is None
+
+
+def test_delete_is_idempotent(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1"})
+    for _ in range(2):
+        status, body = call("DELETE", "/users/u1")
+        assert (status, body) == (200, {"id": "u1", "object": "user", "deleted": True})
+    assert call("GET", "/users/u1")[0] == 404
+
+
+def test_list_pages_through_users_in_creation_order(call: Invoke) -> None:
+    for i in range(5):
+        call("POST", "/users", body={"id": f"u{i}"})
+    _, page = call("GET", "/users", query="limit=2")
+    assert [u["id"] for u in page["data"]] == ["u0", "u1"]
+    assert page["has_more"] is True
+    assert page["url"] == "/users?limit=2"
+    assert page["next_page_url"] == "/users?limit=2&starting_after=u1"
+    _, page = call("GET", "/users", query="limit=2&starting_after=u3")
+    assert [u["id"] for u in page["data"]] == ["u4"]
+    assert page["has_more"] is False
+    _, page = call("GET", "/users", query="order_by=-created_at&limit=3")
+    assert [u["id"] for u in page["data"]] == ["u4", "u3", "u2"]
+
+
+def test_list_filters_by_email(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "u1", "attributes": {"email": "a@example.com"}})
+    call("POST", "/users", body={"id": "u2", "attributes": {"email": "b@example.com"}})
+    call("POST", "/users", body={"id": "u3", "attributes": {"email": "a@example.com"}})
+    call("POST", "/users", body={"id": "u3", "attributes": {"email": "c@example.com"}})
+    _, page = call("GET", "/users", query="email=a@example.com")
+    assert [u["id"] for u in page["data"]] == ["u1"]
+    call("POST", "/users", body={"id": "u1", "attributes": {"email": None}})
+    _, page = call("GET", "/users", query="email=a@example.com")
+    assert page["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [("limit=500", "limit"), ("sort=name", "sort"), ("order_by=email", "order_by"),
+     ("starting_after=ghost", "starting_after")],
+)
+def test_bad_list_parameters_are_400(call: Invoke, query: str, named: str) -> None:
+    status, body = call("GET", "/users", query=query)
+    assert status == 400
+    assert named in body["error"]["message"]
+
+
+def test_unknown_version_header_is_400(call: Invoke) -> None:
+    status, body = call("GET", "/users", headers={"Userflow-Version": "2099-01-01"})
+    assert (status, body["error"]["code"]) == (400, "invalid_version")
+
+
+def test_post_without_json_content_type_is_415(call: Invoke) -> None:
+    status, _ = call("POST", "/users", body='{"id": "u1"}', headers={"Content-Type": "text/plain"})
+    assert status == 415
+
+
+def test_non_json_accept_is_406(call: Invoke) -> None:
+    status, _ = call("GET", "/users", headers={"Accept": "text/html"})
+    assert status == 406
+
+
+def test_malformed_json_is_400(call: Invoke) -> None:
+    status, body = call("POST", "/users", body='{"id": ')
+    assert status == 400
+    assert "not valid JSON" in body["error"]["message"]
+
+
+def test_wrong_method_is_405_and_unknown_path_404(call: Invoke) -> None:
+    status, body = call("PUT", "/users/u1", body={})
+    assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+    status, body = call("GET", "/users/u1/friends")
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+def test_environments_never_see_each_others_users(call: Invoke, table: str) -> None:
+    from shared.store import tenancy
+
+    other = Invoke(lambda_handler, tenancy.create_environment("Other").id)
+    call("POST", "/users", body={"id": "shared-id", "attributes": {"secret": "mine"}})
+    assert other("GET", "/users/shared-id")[0] == 404
+    assert other("GET", "/users")[1]["data"] == []
+    other("DELETE", "/users/shared-id")
+    assert call("GET", "/users/shared-id")[1]["attributes"] == {"secret": "mine"}
