@@ -25,30 +25,34 @@ def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
     app.use(middlewares=[_check_conventions])
 
-    @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response[Any]:
         return error_response(app, error.status, error.code, error.message)
 
-    @app.exception_handler(InvalidInput)
     def _invalid_input(error: InvalidInput) -> Response[Any]:
         return error_response(app, 400, "invalid_request", str(error))
 
-    @app.exception_handler(NotFoundError)
     def _not_found(_: NotFoundError) -> Response[Any]:
         event = app.current_event
         allowed = _allowed_methods(app, event.path)
         if allowed:
-            message = f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}."
-            return error_response(app, 405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
+            message = (
+                f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}."
+            )
+            return error_response(
+                app, 405, "method_not_allowed", message, {"Allow": ", ".join(allowed)}
+            )
         return error_response(app, 404, "not_found", f"Unrecognized URL {event.path}.")
 
-    @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[Any]:
         logger.exception("Unhandled error")
         return error_response(
             app, 500, "internal_error", "Something went wrong on our end. Please retry."
         )
 
+    app.exception_handler(ApiError)(_api_error)
+    app.exception_handler(InvalidInput)(_invalid_input)
+    app.exception_handler(NotFoundError)(_not_found)
+    app.exception_handler(Exception)(_unexpected)
     return app
 
 

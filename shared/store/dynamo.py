@@ -27,8 +27,9 @@ def client() -> Any:
         "dynamodb",
         region_name=settings.region,
         endpoint_url=settings.dynamodb_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2,
-                      read_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
+        ),
     )
 
 

@@ -47,7 +47,9 @@ def item_to_user(item: dict[str, Any]) -> User:
         for name, value in item.items()
         if name.startswith(ATTRIBUTE_PREFIX)
     }
-    return User(id=item["id"], created_at=item["created_at"], attributes=dict(sorted(attributes.items())))
+    return User(
+        id=item["id"], created_at=item["created_at"], attributes=dict(sorted(attributes.items()))
+    )
 
 
 def get(environment_id: str, user_id: str) -> User | None:
@@ -168,7 +170,9 @@ def _index_email(
         # GSI2SK copies the creation order; if_not_exists reads GSI1SK (or the new value).
         pk = expression.value(keys.users_by_email(environment_id, change.value))
         once = change.operation is Operation.SET_ONCE
-        expression.sets.append(f"GSI2PK = if_not_exists(GSI2PK, {pk})" if once else f"GSI2PK = {pk}")
+        expression.sets.append(
+            f"GSI2PK = if_not_exists(GSI2PK, {pk})" if once else f"GSI2PK = {pk}"
+        )
         expression.sets.append("GSI2SK = if_not_exists(GSI1SK, :created_order)")
     elif change.operation is not Operation.SET_ONCE:
         expression.removes.extend(["GSI2PK", "GSI2SK"])

@@ -25,17 +25,29 @@ def change(raw: object, name: str = "x") -> AttributeChange:
         (17, Operation.SET, 17, DataType.NUMBER),
         (12.5, Operation.SET, 12.5, DataType.NUMBER),
         (True, Operation.SET, True, DataType.BOOLEAN),
-        ("2022-09-29T12:34:56.000+00:00", Operation.SET, "2022-09-29T12:34:56.000+00:00",
-         DataType.DATETIME),
-        ("2022-09-29T14:34:56+02:00", Operation.SET, "2022-09-29T12:34:56.000+00:00",
-         DataType.DATETIME),
+        (
+            "2022-09-29T12:34:56.000+00:00",
+            Operation.SET,
+            "2022-09-29T12:34:56.000+00:00",
+            DataType.DATETIME,
+        ),
+        (
+            "2022-09-29T14:34:56+02:00",
+            Operation.SET,
+            "2022-09-29T12:34:56.000+00:00",
+            DataType.DATETIME,
+        ),
         (["a", "b", "a"], Operation.SET, ["a", "b"], DataType.LIST),
         (None, Operation.UNSET, None, None),
         ({"set": 12345678, "data_type": "string"}, Operation.SET, "12345678", DataType.STRING),
         ({"set": "42", "data_type": "number"}, Operation.SET, 42, DataType.NUMBER),
         ({"set": "true", "data_type": "boolean"}, Operation.SET, True, DataType.BOOLEAN),
-        ({"set": 1664454896, "data_type": "datetime"}, Operation.SET,
-         "2022-09-29T12:34:56.000+00:00", DataType.DATETIME),
+        (
+            {"set": 1664454896, "data_type": "datetime"},
+            Operation.SET,
+            "2022-09-29T12:34:56.000+00:00",
+            DataType.DATETIME,
+        ),
         ({"set": "apple", "data_type": "list"}, Operation.SET, ["apple"], DataType.LIST),
         ({"set": None}, Operation.UNSET, None, None),
         ({"set_once": "xyz123"}, Operation.SET_ONCE, "xyz123", DataType.STRING),
@@ -123,7 +135,9 @@ def test_apply_changes_leaves_input_untouched() -> None:
     assert current == {"f": ["a"]}
 
 
-@pytest.mark.parametrize(("current", "raw"), [({"n": "text"}, {"add": 1}), ({"f": 3}, {"append": "a"})])
+@pytest.mark.parametrize(
+    ("current", "raw"), [({"n": "text"}, {"add": 1}), ({"f": 3}, {"append": "a"})]
+)
 def test_operations_on_the_wrong_type_are_rejected(current: dict, raw: dict) -> None:
     name = next(iter(current))
     with pytest.raises(InvalidInput, match=f"attributes.{name}"):

@@ -26,8 +26,15 @@ def test_unknown_versions_are_400(version: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "accept", [None, "*/*", "application/json", "application/json; charset=utf-8",
-               "text/html, application/json;q=0.9", "application/*"]
+    "accept",
+    [
+        None,
+        "*/*",
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/html, application/json;q=0.9",
+        "application/*",
+    ],
 )
 def test_json_accepting_clients(accept: str | None) -> None:
     check_accept(accept)

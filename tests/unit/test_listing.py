@@ -88,7 +88,5 @@ def test_list_object_keeps_other_parameters_in_next_page_url() -> None:
 def test_next_page_url_is_set_even_on_the_last_page() -> None:
     listing = list_object([], has_more=False, path="/users", params={}, last_id=None)
     assert listing["next_page_url"] == "/users"
-    listing = list_object(
-        [{"id": "u9"}], has_more=False, path="/users", params={}, last_id="u9"
-    )
+    listing = list_object([{"id": "u9"}], has_more=False, path="/users", params={}, last_id="u9")
     assert listing["next_page_url"] == "/users?starting_after=u9"

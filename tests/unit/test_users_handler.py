@@ -34,18 +34,31 @@ def test_upsert_merges_attributes_and_keeps_created_at(call: Invoke) -> None:
 
 
 def test_upsert_applies_every_operation(call: Invoke) -> None:
-    call("POST", "/users", body={"id": "u1", "attributes": {
-        "count": 5, "coupon": "first", "foods": ["apple"], "gone": "soon"}})
-    status, body = call("POST", "/users", body={"id": "u1", "attributes": {
-        "count": {"add": 3},
-        "days_left": {"subtract": 2},
-        "coupon": {"set_once": "second"},
-        "fresh": {"set_once": "only"},
-        "foods": {"append": ["banana", "apple"]},
-        "tags": {"prepend": "vip"},
-        "phone": {"set": 12345678, "data_type": "string"},
-        "gone": None,
-    }})
+    call(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "attributes": {"count": 5, "coupon": "first", "foods": ["apple"], "gone": "soon"},
+        },
+    )
+    status, body = call(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "attributes": {
+                "count": {"add": 3},
+                "days_left": {"subtract": 2},
+                "coupon": {"set_once": "second"},
+                "fresh": {"set_once": "only"},
+                "foods": {"append": ["banana", "apple"]},
+                "tags": {"prepend": "vip"},
+                "phone": {"set": 12345678, "data_type": "string"},
+                "gone": None,
+            },
+        },
+    )
     assert status == 200
     assert body["attributes"] == {
         "count": 8,
@@ -56,8 +69,9 @@ def test_upsert_applies_every_operation(call: Invoke) -> None:
         "tags": ["vip"],
         "phone": "12345678",
     }
-    _, after_remove = call("POST", "/users", body={"id": "u1", "attributes": {
-        "foods": {"remove": ["apple"]}}})
+    _, after_remove = call(
+        "POST", "/users", body={"id": "u1", "attributes": {"foods": {"remove": ["apple"]}}}
+    )
     assert after_remove["attributes"]["foods"] == ["banana"]
 
 
@@ -147,8 +161,12 @@ def test_list_filters_by_email(call: Invoke) -> None:
 
 @pytest.mark.parametrize(
     ("query", "named"),
-    [("limit=500", "limit"), ("sort=name", "sort"), ("order_by=email", "order_by"),
-     ("starting_after=ghost", "starting_after")],
+    [
+        ("limit=500", "limit"),
+        ("sort=name", "sort"),
+        ("order_by=email", "order_by"),
+        ("starting_after=ghost", "starting_after"),
+    ],
 )
 def test_bad_list_parameters_are_400(call: Invoke, query: str, named: str) -> None:
     status, body = call("GET", "/users", query=query)

@@ -1,0 +1,59 @@
+"""The admin CLI against an in-process table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import cli
+from shared.store import tenancy
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
+    code = cli.main(["--table", "waymark-unit", "--json", *argv])
+    output = capsys.readouterr()
+    return code, json.loads(output.out or output.err)
+
+
+def test_create_environment_and_manage_keys(table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, environment = run(capsys, "env", "create", "Staging")
+    assert code == 0
+    assert environment["name"] == "Staging"  # type: ignore[index]
+    environment_id = environment["id"]  # type: ignore[index]
+
+    code, created = run(capsys, "key", "create", environment_id, "--name", "ci")
+    plain = created["api_key"]  # type: ignore[index]
+    assert plain.startswith("ak_") and len(plain) >= 29
+    assert tenancy.resolve_api_key(plain) == environment_id
+
+    code, listed = run(capsys, "key", "list", environment_id)
+    assert [k["id"] for k in listed] == [created["id"]]  # type: ignore[index,union-attr]
+    assert "api_key" not in listed[0]  # type: ignore[index,operator]
+
+    code, _ = run(capsys, "key", "revoke", environment_id, created["id"])  # type: ignore[index]
+    assert code == 0
+    assert tenancy.resolve_api_key(plain) is None
+
+    code, error = run(capsys, "key", "revoke", environment_id, created["id"])  # type: ignore[index]
+    assert code == 1
+    assert "No key" in error["error"]  # type: ignore[index]
+
+    code, environments = run(capsys, "env", "list")
+    assert environment_id in [e["id"] for e in environments]  # type: ignore[union-attr,index]
+
+
+def test_keys_are_stored_only_as_hashes(table: str) -> None:
+    from shared.store import dynamo
+
+    environment = tenancy.create_environment("E")
+    _, plain = tenancy.create_api_key(environment.id)
+    scanned = dynamo.client().scan(TableName=table)["Items"]
+    assert plain not in json.dumps(scanned)
+    assert tenancy.hash_api_key(plain) in json.dumps(scanned)
+
+
+def test_creating_a_key_for_a_missing_environment_fails(table: str, capsys) -> None:
+    code, error = run(capsys, "key", "create", "env_missing")
+    assert code == 1
+    assert "env_missing" in error["error"]  # type: ignore[index]
