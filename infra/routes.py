@@ -38,6 +38,26 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
         handler="functions.users.handler.lambda_handler",
         paths=("/users", "/users/{user_id}"),
     ),
+    FunctionRoute(
+        name="groups",
+        handler="functions.groups.handler.lambda_handler",
+        paths=("/groups", "/groups/{group_id}", "/group_memberships"),
+    ),
+    FunctionRoute(
+        name="events",
+        handler="functions.events.handler.lambda_handler",
+        paths=("/events",),
+    ),
+    FunctionRoute(
+        name="definitions",
+        handler="functions.definitions.handler.lambda_handler",
+        paths=("/attribute_definitions", "/event_definitions"),
+    ),
+    FunctionRoute(
+        name="segments",
+        handler="functions.segments.handler.lambda_handler",
+        paths=("/segments", "/segments/{segment_id}"),
+    ),
 )
 
 AUTHORIZER = FunctionRoute(

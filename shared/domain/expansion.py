@@ -14,6 +14,9 @@ EXPANDABLE: dict[str, dict[str, str]] = {
     "group": {"users": "user", "memberships": "group_membership"},
     "group_membership": {"user": "user", "group": "group"},
     "event": {"user": "user", "group": "group"},
+    "segment": {},
+    "attribute_definition": {},
+    "event_definition": {},
 }
 
 

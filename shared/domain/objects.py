@@ -1,25 +1,79 @@
-"""API objects as the reference shows them, built from stored records."""
+"""API objects as the reference shows them, built from stored records.
+
+Expandable fields default to null; the expander fills them in.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 
-def user_object(
-    user_id: str,
+class AttributedRecord(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+
+def user_object(record: AttributedRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "object": "user",
+        "attributes": record.attributes,
+        "created_at": record.created_at,
+        "groups": None,
+        "memberships": None,
+    }
+
+
+def group_object(record: AttributedRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "object": "group",
+        "attributes": record.attributes,
+        "created_at": record.created_at,
+        "memberships": None,
+        "users": None,
+    }
+
+
+def membership_object(record: AttributedRecord) -> dict[str, Any]:
+    return {
+        "id": record.fields["id"],
+        "object": "group_membership",
+        "attributes": record.attributes,
+        "created_at": record.created_at,
+        "group": None,
+        "group_id": record.fields["group_id"],
+        "user": None,
+        "user_id": record.fields["user_id"],
+    }
+
+
+def event_object(
+    event_id: str,
+    name: str,
+    user_id: str | None,
+    group_id: str | None,
+    time: str,
     created_at: str,
     attributes: dict[str, Any],
-    *,
-    groups: list[dict[str, Any]] | None = None,
-    memberships: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
-        "id": user_id,
-        "object": "user",
+        "id": event_id,
+        "object": "event",
         "attributes": attributes,
         "created_at": created_at,
-        "groups": groups,
-        "memberships": memberships,
+        "group": None,
+        "group_id": group_id,
+        "name": name,
+        "time": time,
+        "user": None,
+        "user_id": user_id,
     }
 
 

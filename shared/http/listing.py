@@ -38,6 +38,7 @@ class ListSpec:
     order_fields: frozenset[str]
     default_order: str = "created_at"
     filters: frozenset[str] = frozenset()  # single-valued filter parameters
+    list_filters: frozenset[str] = frozenset()  # filters taking `name` and/or `name[]`
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class ListQuery:
     order_by: tuple[OrderField, ...]
     expand: tuple[str, ...]
     filters: dict[str, str] = field(default_factory=dict)
+    list_filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
     params = params or {}
     allowed = {"limit", "starting_after", "order_by", "order_by[]", "expand", "expand[]"}
-    _reject_unknown(params, allowed | spec.filters)
+    list_names = {f"{name}[]" for name in spec.list_filters} | spec.list_filters
+    _reject_unknown(params, allowed | spec.filters | list_names)
     limit_text = _single(params, "limit")
     limit = DEFAULT_LIMIT if limit_text is None else _parse_limit(limit_text)
     starting_after = _single(params, "starting_after")
@@ -65,6 +68,9 @@ def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
         order_by=_parse_order_by(params, spec),
         expand=parse_expand(params, spec.object_type, extra_allowed=None),
         filters=filters,
+        list_filters={
+            name: tuple(values) for name in spec.list_filters if (values := _values(params, name))
+        },
     )
 
 

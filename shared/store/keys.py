@@ -39,3 +39,77 @@ def users_by_email(environment_id: str, email: str) -> str:
 def created_order(created_at: str, object_id: str) -> str:
     """Sort key ordering by creation time, ties broken by id."""
     return f"{created_at}#{object_id}"
+
+
+def group(environment_id: str, group_id: str) -> dict[str, str]:
+    return {"PK": f"E#{environment_id}#G#{group_id}", "SK": "G"}
+
+
+def groups_listing(environment_id: str) -> str:
+    """GSI1 partition holding an environment's groups, sorted by creation."""
+    return f"E#{environment_id}#GROUPS"
+
+
+MEMBERSHIP_PREFIX = "M#"
+
+
+def membership(environment_id: str, user_id: str, group_id: str) -> dict[str, str]:
+    """Memberships live in their user's partition, so a user's memberships are one Query."""
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{MEMBERSHIP_PREFIX}{group_id}"}
+
+
+def group_members_listing(environment_id: str, group_id: str) -> str:
+    """GSI1 partition holding a group's memberships, sorted by creation."""
+    return f"E#{environment_id}#G#{group_id}#MEMBERS"
+
+
+def memberships_listing(environment_id: str) -> str:
+    """GSI2 partition holding every membership of an environment (condition filtering)."""
+    return f"E#{environment_id}#MEMBERSHIPS"
+
+
+EVENT_PREFIX = "EV#"
+
+
+def event(
+    environment_id: str, user_id: str | None, group_id: str | None, order: str
+) -> dict[str, str]:
+    """Events live in their user's partition (or their group's, for group-only events)."""
+    owner = user(environment_id, user_id) if user_id else group(environment_id, group_id or "")
+    return {"PK": owner["PK"], "SK": f"{EVENT_PREFIX}{order}"}
+
+
+def events_listing(environment_id: str) -> str:
+    """GSI1 partition holding an environment's events, sorted by time."""
+    return f"E#{environment_id}#EVENTS"
+
+
+def group_events_listing(environment_id: str, group_id: str) -> str:
+    """GSI3 partition holding every event associated with a group."""
+    return f"E#{environment_id}#G#{group_id}#EVENTS"
+
+
+def definitions(environment_id: str) -> str:
+    """One partition holds an environment's attribute and event definitions."""
+    return f"E#{environment_id}#DEFS"
+
+
+def attribute_definition(environment_id: str, scope: str, name: str) -> dict[str, str]:
+    return {"PK": definitions(environment_id), "SK": f"A#{scope}#{name}"}
+
+
+def event_definition(environment_id: str, name: str) -> dict[str, str]:
+    return {"PK": definitions(environment_id), "SK": f"E#{name}"}
+
+
+def segment(environment_id: str, segment_id: str) -> dict[str, str]:
+    return {"PK": f"E#{environment_id}#SEG#{segment_id}", "SK": "SEG"}
+
+
+def segments_listing(environment_id: str) -> str:
+    return f"E#{environment_id}#SEGMENTS"
+
+
+def purge_jobs(environment_id: str) -> str:
+    """Partition of an environment's pending cascade deletes (see shared/services/deletion)."""
+    return f"E#{environment_id}#PURGE"

@@ -1,4 +1,4 @@
-"""One page of a Query over an index: `limit + 1` items tell whether there is more."""
+"""One page of a Query: `limit + 1` matching items tell whether there is more."""
 
 from __future__ import annotations
 
@@ -24,8 +24,17 @@ def query_page(
     descending: bool,
     start_key: dict[str, str] | None,
     partition_attribute: str | None = None,
+    sort_prefix: str | None = None,
+    sort_beyond: str | None = None,
+    filter_expression: str | None = None,
+    filter_values: dict[str, Any] | None = None,
+    filter_names: dict[str, str] | None = None,
 ) -> Page[dict[str, Any]]:
-    """Read up to `limit` items of one partition, in sort-key order."""
+    """Read up to `limit` matching items of one partition, in sort-key order.
+
+    `start_key` resumes after an item of the table; `sort_beyond` resumes after a sort-key
+    value of an index, which needs no table key of the item it follows.
+    """
     arguments: dict[str, Any] = {
         "TableName": dynamo.table_name(),
         "KeyConditionExpression": "#pk = :pk",
@@ -36,11 +45,23 @@ def query_page(
     }
     if index:
         arguments["IndexName"] = index
+    if sort_prefix is not None:  # only on the table itself: its sort key is SK
+        arguments["KeyConditionExpression"] += " AND begins_with(SK, :prefix)"
+        arguments["ExpressionAttributeValues"][":prefix"] = {"S": sort_prefix}
+    if sort_beyond is not None:  # only on an index whose sort key is unique, like an id
+        comparison = "<" if descending else ">"
+        arguments["KeyConditionExpression"] += f" AND #sk {comparison} :beyond"
+        arguments["ExpressionAttributeNames"]["#sk"] = f"{index}SK"
+        arguments["ExpressionAttributeValues"][":beyond"] = {"S": sort_beyond}
     if start_key:
         arguments["ExclusiveStartKey"] = dynamo.to_item(start_key)
+    if filter_expression:
+        arguments["FilterExpression"] = filter_expression
+        arguments["ExpressionAttributeValues"].update(dynamo.to_item(filter_values or {}))
+        arguments["ExpressionAttributeNames"].update(filter_names or {})
     items: list[dict[str, Any]] = []
-    # Without a filter a Query returns `Limit` items unless the partition ends; loop anyway in
-    # case the 1 MB page limit cuts it short.
+    # `Limit` counts items read before the filter, and a page stops at 1 MB: keep reading
+    # until one more match than asked for proves there is a next page.
     while True:
         result = dynamo.client().query(**arguments)
         items.extend(dynamo.from_item(i) for i in result.get("Items", []))
@@ -48,5 +69,6 @@ def query_page(
         if len(items) > limit or not last:
             break
         arguments["ExclusiveStartKey"] = last
-        arguments["Limit"] = limit + 1 - len(items)
+        if not filter_expression:
+            arguments["Limit"] = limit + 1 - len(items)
     return Page(items=items[:limit], has_more=len(items) > limit)

@@ -16,7 +16,8 @@ TTL_ATTRIBUTE = "expires_at"
 # projects ALL so a page of a list never needs a second read per item.
 GLOBAL_INDEXES: dict[str, tuple[str, str]] = {
     "GSI1": ("GSI1PK", "GSI1SK"),  # per-environment listings in creation order
-    "GSI2": ("GSI2PK", "GSI2SK"),  # lookups by a secondary value (e.g. user email)
+    "GSI2": ("GSI2PK", "GSI2SK"),  # lookups by a secondary value (user email, memberships)
+    "GSI3": ("GSI3PK", "GSI3SK"),  # a group's events
 }
 
 

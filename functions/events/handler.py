@@ -1,0 +1,73 @@
+"""Events: track (the reference) and list (an extension for debugging integrations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.domain.objects import event_object
+from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.conventions import parse_model
+from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
+from shared.http.models import TrackEventBody
+from shared.services import writes
+from shared.services.expansion import Expander
+from shared.store import events
+from shared.store.events import Event
+
+app = create_app()
+
+EVENTS_LIST = ListSpec(
+    object_type="event",
+    order_fields=frozenset({"created_at"}),
+    default_order="-created_at",
+    filters=frozenset({"user_id", "group_id", "name"}),
+)
+
+
+def _object(event: Event) -> dict[str, Any]:
+    return event_object(
+        event.id,
+        event.name,
+        event.user_id,
+        event.group_id,
+        event.time,
+        event.created_at,
+        event.attributes,
+    )
+
+
+@app.post("/events")
+def track_event() -> dict[str, Any]:
+    env = environment_id(app)
+    expand = parse_expand(query_params(app), "event")
+    event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))
+    return Expander(env).related([_object(event)], expand)[0]
+
+
+@app.get("/events")
+def list_events() -> dict[str, Any]:
+    env = environment_id(app)
+    params = query_params(app)
+    query = parse_list_query(params, EVENTS_LIST)
+    page = events.list_page(
+        env,
+        limit=query.limit,
+        descending=query.order_by[0].descending,
+        starting_after=query.starting_after,
+        user_id=query.filters.get("user_id"),
+        group_id=query.filters.get("group_id"),
+        name=query.filters.get("name"),
+    )
+    return list_object(
+        Expander(env).related([_object(e) for e in page.items], query.expand),
+        has_more=page.has_more,
+        path="/events",
+        params=params,
+        last_id=page.items[-1].id if page.items else None,
+    )
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

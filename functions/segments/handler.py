@@ -1,0 +1,98 @@
+"""Segments (an extension Userflow lacks): named conditions for `GET /users?segment_id=`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.domain import conditions
+from shared.domain.objects import deleted_object
+from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.conventions import parse_model
+from shared.http.errors import NotFound
+from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
+from shared.http.models import SegmentBody, SegmentPatchBody
+from shared.store import segments
+from shared.store.segments import Segment
+
+app = create_app()
+
+SEGMENTS_LIST = ListSpec(object_type="segment", order_fields=frozenset({"created_at"}))
+NO_PARAMETERS: frozenset[str] = frozenset()
+
+
+def _object(segment: Segment) -> dict[str, Any]:
+    return {
+        "id": segment.id,
+        "object": "segment",
+        "name": segment.name,
+        "condition": segment.condition,
+        "created_at": segment.created_at,
+        "updated_at": segment.updated_at,
+    }
+
+
+def _no_parameters() -> None:
+    parse_expand(query_params(app), "segment", extra_allowed=NO_PARAMETERS)
+
+
+@app.post("/segments")
+def create_segment() -> dict[str, Any]:
+    _no_parameters()
+    body = parse_model(SegmentBody, json_body(app))
+    conditions.parse_condition(body.condition)
+    return _object(segments.create(environment_id(app), body.name, body.condition))
+
+
+@app.get("/segments/<segment_id>")
+def get_segment(segment_id: str) -> dict[str, Any]:
+    _no_parameters()
+    segment = segments.get(environment_id(app), segment_id)
+    if segment is None:
+        raise NotFound(f"No segment with id {segment_id!r}.")
+    return _object(segment)
+
+
+@app.patch("/segments/<segment_id>")
+def update_segment(segment_id: str) -> dict[str, Any]:
+    _no_parameters()
+    body = parse_model(SegmentPatchBody, json_body(app))
+    if body.condition is not None:
+        conditions.parse_condition(body.condition)
+    segment = segments.update(
+        environment_id(app), segment_id, name=body.name, condition=body.condition
+    )
+    if segment is None:
+        raise NotFound(f"No segment with id {segment_id!r}.")
+    return _object(segment)
+
+
+@app.delete("/segments/<segment_id>")
+def delete_segment(segment_id: str) -> dict[str, Any]:
+    _no_parameters()
+    segments.delete(environment_id(app), segment_id)
+    return deleted_object("segment", segment_id)
+
+
+@app.get("/segments")
+def list_segments() -> dict[str, Any]:
+    params = query_params(app)
+    query = parse_list_query(params, SEGMENTS_LIST)
+    page = segments.list_page(
+        environment_id(app),
+        limit=query.limit,
+        descending=query.order_by[0].descending,
+        starting_after=query.starting_after,
+    )
+    return list_object(
+        [_object(s) for s in page.items],
+        has_more=page.has_more,
+        path="/segments",
+        params=params,
+        last_id=page.items[-1].id if page.items else None,
+    )
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,86 @@
+"""Request bodies, validated with pydantic; a 400 names the first bad field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+MAX_GROUPS_PER_UPSERT = 100
+
+
+def _id_text(value: Any) -> Any:
+    # Many back ends keep numeric ids; accept them as their decimal string.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ObjectId = Annotated[
+    str,
+    BeforeValidator(_id_text),
+    Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f/]+$"),
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupBody(Body):
+    id: ObjectId
+    attributes: dict[str, Any] | None = None
+
+
+class MembershipBody(Body):
+    attributes: dict[str, Any] | None = None
+    group: GroupBody
+
+
+class UpsertUserBody(Body):
+    id: ObjectId
+    attributes: dict[str, Any] | None = None
+    groups: Annotated[list[GroupBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = None
+    memberships: Annotated[list[MembershipBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = (
+        None
+    )
+    prune_memberships: bool = False
+
+    @model_validator(mode="after")
+    def _one_of_groups_and_memberships(self) -> UpsertUserBody:
+        if self.groups is not None and self.memberships is not None:
+            raise ValueError("only one of `groups` and `memberships` can be set")
+        return self
+
+    def membership_list(self) -> list[MembershipBody]:
+        """`groups` is shorthand for memberships without membership attributes."""
+        if self.memberships is not None:
+            return self.memberships
+        return [MembershipBody(group=group) for group in self.groups or []]
+
+
+class UpsertGroupBody(Body):
+    id: ObjectId
+    attributes: dict[str, Any] | None = None
+
+
+class TrackEventBody(Body):
+    user_id: ObjectId | None = None
+    group_id: ObjectId | None = None
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    attributes: dict[str, Any] | None = None
+    time: str | None = None
+
+    @model_validator(mode="after")
+    def _user_or_group(self) -> TrackEventBody:
+        if self.user_id is None and self.group_id is None:
+            raise ValueError("one (or both) of `user_id` and `group_id` is required")
+        return self
+
+
+class SegmentBody(Body):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    condition: dict[str, Any]
+
+
+class SegmentPatchBody(Body):
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    condition: dict[str, Any] | None = None

@@ -1,0 +1,80 @@
+"""Reads of whole partitions and deletes in batches."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.domain.errors import InvalidInput
+from shared.store import dynamo
+
+BATCH_WRITE_LIMIT = 25
+
+
+class TooManyResults(InvalidInput):
+    """A bounded read found more items than it may load."""
+
+
+def query_all(
+    *,
+    partition: str,
+    index: str | None = None,
+    sort_prefix: str | None = None,
+    bound: int | None = None,
+    descending: bool = False,
+    filter_expression: str | None = None,
+    filter_values: dict[str, Any] | None = None,
+    filter_names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every item of one partition (of the table or an index), optionally bounded."""
+    pk = f"{index}PK" if index else "PK"
+    sk = f"{index}SK" if index else "SK"
+    condition = "#pk = :pk"
+    names = {"#pk": pk, **(filter_names or {})}
+    values: dict[str, Any] = {":pk": {"S": partition}}
+    if sort_prefix is not None:
+        condition += " AND begins_with(#sk, :prefix)"
+        names["#sk"] = sk
+        values[":prefix"] = {"S": sort_prefix}
+    if filter_values:
+        values.update(dynamo.to_item(filter_values))
+    arguments: dict[str, Any] = {
+        "TableName": dynamo.table_name(),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not descending,
+    }
+    if index:
+        arguments["IndexName"] = index
+    if filter_expression:
+        arguments["FilterExpression"] = filter_expression
+    items: list[dict[str, Any]] = []
+    while True:
+        page = dynamo.client().query(**arguments)
+        items.extend(dynamo.from_item(i) for i in page.get("Items", []))
+        if bound is not None and len(items) > bound:
+            raise TooManyResults(
+                f"The request matches more than {bound:,} records; narrow it down."
+            )
+        if "LastEvaluatedKey" not in page:
+            return items
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def delete_keys(item_keys: list[dict[str, str]]) -> None:
+    """BatchWriteItem deletes, 25 a call, retrying what DynamoDB leaves unprocessed."""
+    unique = list({(k["PK"], k["SK"]): k for k in item_keys}.values())
+    for start in range(0, len(unique), BATCH_WRITE_LIMIT):
+        requests = [
+            {"DeleteRequest": {"Key": dynamo.to_item(k)}}
+            for k in unique[start : start + BATCH_WRITE_LIMIT]
+        ]
+        pending: dict[str, Any] = {dynamo.table_name(): requests}
+        attempt = 0
+        while pending:
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt))  # throttled: back off before retrying
+            result = dynamo.client().batch_write_item(RequestItems=pending)
+            pending = result.get("UnprocessedItems") or {}
+            attempt += 1

@@ -1,0 +1,116 @@
+"""Events: in their user's partition (or their group's), SK `EV#<id>`.
+
+Event ids sort by creation, so they are the order of every event list and their own cursor.
+GSI1 lists an environment's events; GSI3 a group's events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.clock import now_iso
+from shared.ids import sortable_id
+from shared.store import dynamo, keys
+from shared.store.pages import Page, query_page
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    name: str
+    user_id: str | None
+    group_id: str | None
+    time: str
+    created_at: str
+    attributes: dict[str, Any]
+
+
+def event_from_item(item: dict[str, Any]) -> Event:
+    return Event(
+        id=item["id"],
+        name=item["name"],
+        user_id=item.get("user_id"),
+        group_id=item.get("group_id"),
+        time=item["time"],
+        created_at=item["created_at"],
+        attributes=dict(sorted(item.get("attributes", {}).items())),
+    )
+
+
+def track(
+    environment_id: str,
+    *,
+    name: str,
+    user_id: str | None,
+    group_id: str | None,
+    attributes: dict[str, Any],
+    time: str | None,
+) -> Event:
+    event_id = sortable_id()
+    created_at = now_iso()
+    event = Event(event_id, name, user_id, group_id, time or created_at, created_at, attributes)
+    item: dict[str, Any] = {
+        **keys.event(environment_id, user_id, group_id, event_id),
+        "id": event_id,
+        "name": name,
+        "time": event.time,
+        "created_at": created_at,
+        "attributes": attributes,
+        "GSI1PK": keys.events_listing(environment_id),
+        "GSI1SK": event_id,
+    }
+    if user_id:
+        item["user_id"] = user_id
+    if group_id:
+        item["group_id"] = group_id
+        item["GSI3PK"] = keys.group_events_listing(environment_id, group_id)
+        item["GSI3SK"] = event_id
+    dynamo.client().put_item(TableName=dynamo.table_name(), Item=dynamo.to_item(item))
+    return event
+
+
+def list_page(
+    environment_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    descending: bool = True,
+    user_id: str | None = None,
+    group_id: str | None = None,
+    name: str | None = None,
+) -> Page[Event]:
+    """In creation order (newest first by default); a user or group filter reads only that
+    owner's events."""
+    index: str | None
+    if user_id is not None:
+        index, partition = None, keys.user(environment_id, user_id)["PK"]
+    elif group_id is not None:
+        index, partition = "GSI3", keys.group_events_listing(environment_id, group_id)
+    else:
+        index, partition = "GSI1", keys.events_listing(environment_id)
+    start = None
+    if starting_after and index is None:
+        start = {"PK": partition, "SK": f"{keys.EVENT_PREFIX}{starting_after}"}
+    filters: list[str] = []
+    values: dict[str, Any] = {}
+    if group_id is not None and user_id is not None:
+        filters.append("group_id = :group")
+        values[":group"] = group_id
+    if name is not None:
+        filters.append("#name = :name")
+        values[":name"] = name
+    page = query_page(
+        index=index,
+        partition=partition,
+        partition_attribute=None if index else "PK",
+        sort_prefix=None if index else keys.EVENT_PREFIX,
+        limit=limit,
+        descending=descending,
+        start_key=start,
+        sort_beyond=starting_after if index else None,
+        filter_expression=" AND ".join(filters) or None,
+        filter_values=values,
+        filter_names={"#name": "name"} if name is not None else None,
+    )
+    return Page(items=[event_from_item(i) for i in page.items], has_more=page.has_more)

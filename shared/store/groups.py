@@ -1,0 +1,51 @@
+"""Groups: PK `E#<env>#G#<id>`, SK `G`; GSI1 lists them by creation."""
+
+from __future__ import annotations
+
+from shared.domain.attributes import AttributeChange
+from shared.domain.errors import InvalidInput
+from shared.store import attributed, keys
+from shared.store.attributed import Record
+from shared.store.pages import Page, query_page
+
+
+def get(environment_id: str, group_id: str) -> Record | None:
+    return attributed.get(keys.group(environment_id, group_id))
+
+
+def get_many(environment_id: str, group_ids: list[str]) -> dict[str, Record]:
+    records = attributed.batch_get(keys.group(environment_id, g) for g in group_ids)
+    return {r.id: r for r in records}
+
+
+def upsert(environment_id: str, group_id: str, changes: list[AttributeChange]) -> Record:
+    return attributed.upsert(
+        keys.group(environment_id, group_id),
+        group_id,
+        changes,
+        fixed={"id": group_id, "GSI1PK": keys.groups_listing(environment_id)},
+        created_order="GSI1SK",
+    )
+
+
+def list_page(
+    environment_id: str, *, limit: int, descending: bool, starting_after: str | None
+) -> Page[Record]:
+    start_key = None
+    if starting_after is not None:
+        anchor = get(environment_id, starting_after)
+        if anchor is None:
+            raise InvalidInput(f"Invalid `starting_after`: no group with id {starting_after!r}.")
+        start_key = {
+            **keys.group(environment_id, anchor.id),
+            "GSI1PK": keys.groups_listing(environment_id),
+            "GSI1SK": keys.created_order(anchor.created_at, anchor.id),
+        }
+    page = query_page(
+        index="GSI1",
+        partition=keys.groups_listing(environment_id),
+        limit=limit,
+        descending=descending,
+        start_key=start_key,
+    )
+    return Page(items=[attributed.record_from_item(i) for i in page.items], has_more=page.has_more)

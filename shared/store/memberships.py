@@ -1,0 +1,78 @@
+"""Group memberships: in the user's partition (SK `M#<group id>`).
+
+GSI1 lists a group's memberships by creation; GSI2 holds every membership of an environment
+(condition filtering reads them all at once). A membership's `id` is generated once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.domain.attributes import AttributeChange
+from shared.ids import new_id
+from shared.store import attributed, dynamo, keys
+from shared.store.attributed import Record
+from shared.store.bulk import delete_keys, query_all
+
+
+def upsert(
+    environment_id: str, user_id: str, group_id: str, changes: list[AttributeChange]
+) -> Record:
+    return attributed.upsert(
+        keys.membership(environment_id, user_id, group_id),
+        f"{user_id}#{group_id}",
+        changes,
+        fixed={
+            "user_id": user_id,
+            "group_id": group_id,
+            "GSI1PK": keys.group_members_listing(environment_id, group_id),
+            "GSI2PK": keys.memberships_listing(environment_id),
+            "GSI2SK": f"{user_id}#{group_id}",
+        },
+        created_order="GSI1SK",
+        set_once={"id": new_id()},
+    )
+
+
+def of_user(environment_id: str, user_id: str) -> list[Record]:
+    items = query_all(
+        partition=keys.user(environment_id, user_id)["PK"],
+        sort_prefix=keys.MEMBERSHIP_PREFIX,
+    )
+    return [attributed.record_from_item(i) for i in items]
+
+
+def of_group(environment_id: str, group_id: str, bound: int | None = None) -> list[Record]:
+    items = query_all(
+        index="GSI1", partition=keys.group_members_listing(environment_id, group_id), bound=bound
+    )
+    return [attributed.record_from_item(i) for i in items]
+
+
+def of_environment(environment_id: str, bound: int) -> list[Record]:
+    items = query_all(index="GSI2", partition=keys.memberships_listing(environment_id), bound=bound)
+    return [attributed.record_from_item(i) for i in items]
+
+
+def delete(environment_id: str, user_id: str, group_id: str) -> Record | None:
+    """Idempotent; returns the membership that was removed, if any."""
+    result = dynamo.client().delete_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.membership(environment_id, user_id, group_id)),
+        ReturnValues="ALL_OLD",
+    )
+    old = result.get("Attributes")
+    return attributed.record_from_item(dynamo.from_item(old)) if old else None
+
+
+def delete_records(environment_id: str, records: list[Record]) -> None:
+    delete_keys(
+        [
+            keys.membership(environment_id, r.fields["user_id"], r.fields["group_id"])
+            for r in records
+        ]
+    )
+
+
+def key_of(record: Record) -> dict[str, Any]:
+    return {"PK": record.fields["PK"], "SK": record.fields["SK"]}

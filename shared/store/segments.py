@@ -1,0 +1,122 @@
+"""Segments (an extension): a name and a condition, listed by creation (GSI1)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.clock import now_iso
+from shared.domain.errors import InvalidInput
+from shared.ids import new_id
+from shared.store import dynamo, keys
+from shared.store.pages import Page, query_page
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    name: str
+    condition: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+def _segment(item: dict[str, Any]) -> Segment:
+    return Segment(
+        id=item["id"],
+        name=item["name"],
+        condition=json.loads(item["condition"]),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+    )
+
+
+def create(environment_id: str, name: str, condition: dict[str, Any]) -> Segment:
+    now = now_iso()
+    segment = Segment(new_id(), name, condition, now, now)
+    dynamo.client().put_item(
+        TableName=dynamo.table_name(),
+        Item=dynamo.to_item(
+            {
+                **keys.segment(environment_id, segment.id),
+                "GSI1PK": keys.segments_listing(environment_id),
+                "GSI1SK": keys.created_order(now, segment.id),
+                "id": segment.id,
+                "name": name,
+                # Stored as text: a condition is read whole and never queried into.
+                "condition": json.dumps(condition),
+                "created_at": now,
+                "updated_at": now,
+            }
+        ),
+    )
+    return segment
+
+
+def get(environment_id: str, segment_id: str) -> Segment | None:
+    found = dynamo.client().get_item(
+        TableName=dynamo.table_name(), Key=dynamo.to_item(keys.segment(environment_id, segment_id))
+    )
+    return _segment(dynamo.from_item(found["Item"])) if "Item" in found else None
+
+
+def update(
+    environment_id: str,
+    segment_id: str,
+    *,
+    name: str | None,
+    condition: dict[str, Any] | None,
+) -> Segment | None:
+    """Returns None when the segment does not exist."""
+    changes: dict[str, Any] = {"updated_at": now_iso()}
+    if name is not None:
+        changes["name"] = name
+    if condition is not None:
+        changes["condition"] = json.dumps(condition)
+    try:
+        result = dynamo.client().update_item(
+            TableName=dynamo.table_name(),
+            Key=dynamo.to_item(keys.segment(environment_id, segment_id)),
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+            ExpressionAttributeNames={f"#{k}": k for k in changes},
+            ExpressionAttributeValues=dynamo.to_item({f":{k}": v for k, v in changes.items()}),
+            ConditionExpression="attribute_exists(PK)",
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return None
+        raise
+    return _segment(dynamo.from_item(result["Attributes"]))
+
+
+def delete(environment_id: str, segment_id: str) -> None:
+    dynamo.client().delete_item(
+        TableName=dynamo.table_name(), Key=dynamo.to_item(keys.segment(environment_id, segment_id))
+    )
+
+
+def list_page(
+    environment_id: str, *, limit: int, descending: bool, starting_after: str | None
+) -> Page[Segment]:
+    start_key = None
+    if starting_after is not None:
+        anchor = get(environment_id, starting_after)
+        if anchor is None:
+            raise InvalidInput(f"Invalid `starting_after`: no segment with id {starting_after!r}.")
+        start_key = {
+            **keys.segment(environment_id, anchor.id),
+            "GSI1PK": keys.segments_listing(environment_id),
+            "GSI1SK": keys.created_order(anchor.created_at, anchor.id),
+        }
+    page = query_page(
+        index="GSI1",
+        partition=keys.segments_listing(environment_id),
+        limit=limit,
+        descending=descending,
+        start_key=start_key,
+    )
+    return Page(items=[_segment(i) for i in page.items], has_more=page.has_more)

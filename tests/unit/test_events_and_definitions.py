@@ -1,0 +1,179 @@
+"""Tracking events and the definitions they and attribute writes create (moto)."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.definitions.handler import lambda_handler as definitions_handler
+from functions.events.handler import lambda_handler as events_handler
+from functions.users.handler import lambda_handler as users_handler
+from shared.store import definitions
+from tests.unit.conftest import Invoke
+
+
+@pytest.fixture(autouse=True)
+def _fresh_definition_cache() -> None:
+    definitions.forget_written()
+
+
+@pytest.fixture
+def events(environment: str) -> Invoke:
+    return Invoke(events_handler, environment)
+
+
+@pytest.fixture
+def defs(environment: str) -> Invoke:
+    return Invoke(definitions_handler, environment)
+
+
+def test_track_event_returns_the_spec_shape(events: Invoke) -> None:
+    status, body = events(
+        "POST",
+        "/events",
+        body={
+            "user_id": "c2df",
+            "name": "subscription_activated",
+            "attributes": {"plan_name": "plus", "plan_price": 199},
+        },
+    )
+    assert status == 200
+    assert set(body) == {
+        "id",
+        "object",
+        "attributes",
+        "created_at",
+        "group",
+        "group_id",
+        "name",
+        "time",
+        "user",
+        "user_id",
+    }
+    assert body["object"] == "event"
+    assert body["attributes"] == {"plan_name": "plus", "plan_price": 199}
+    assert (body["user_id"], body["group_id"], body["user"], body["group"]) == (
+        "c2df",
+        None,
+        None,
+        None,
+    )
+    assert body["time"] == body["created_at"]
+
+
+def test_track_with_explicit_time_and_group_only(events: Invoke) -> None:
+    _, body = events(
+        "POST",
+        "/events",
+        body={"group_id": "acme", "name": "invoice_paid", "time": "2022-11-29T13:34:56+01:00"},
+    )
+    assert body["time"] == "2022-11-29T12:34:56.000+00:00"
+    assert body["group_id"] == "acme" and body["user_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"name": "x"}, "user_id"),
+        ({"user_id": "u1"}, "name"),
+        ({"user_id": "u1", "name": "bad.name"}, "event name"),
+        ({"user_id": "u1", "name": "x", "time": "yesterday"}, "time"),
+        ({"user_id": "u1", "name": "x", "attributes": {"n": {"add": 1}}}, "attributes.n"),
+        ({"user_id": "u1", "name": "x", "attributes": {"a.b": 1}}, "a.b"),
+    ],
+)
+def test_invalid_events_are_400s(events: Invoke, body: dict, named: str) -> None:
+    status, response = events("POST", "/events", body=body)
+    assert status == 400
+    assert named in response["error"]["message"]
+
+
+def test_list_events_newest_first_with_filters_and_pages(events: Invoke) -> None:
+    events("POST", "/events", body={"user_id": "u1", "name": "a"})
+    events("POST", "/events", body={"user_id": "u2", "group_id": "g", "name": "b"})
+    events("POST", "/events", body={"user_id": "u1", "group_id": "g", "name": "c"})
+    events("POST", "/events", body={"group_id": "g", "name": "a"})
+    _, page = events("GET", "/events")
+    assert [e["name"] for e in page["data"]] == ["a", "c", "b", "a"]
+    _, page = events("GET", "/events", query="user_id=u1")
+    assert [e["name"] for e in page["data"]] == ["c", "a"]
+    _, page = events("GET", "/events", query="group_id=g")
+    assert [e["name"] for e in page["data"]] == ["a", "c", "b"]
+    _, page = events("GET", "/events", query="name=a")
+    assert [e["group_id"] for e in page["data"]] == ["g", None]
+    _, first = events("GET", "/events", query="limit=2")
+    assert first["has_more"] is True
+    _, second = events("GET", "/events", query=f"limit=2&starting_after={first['data'][-1]['id']}")
+    assert [e["name"] for e in second["data"]] == ["b", "a"]
+    assert second["has_more"] is False
+
+
+def test_definitions_are_created_with_inferred_types(
+    environment: str, events: Invoke, defs: Invoke
+) -> None:
+    users = Invoke(users_handler, environment)
+    users(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "attributes": {
+                "signed_up_at": "2022-09-29T12:34:56Z",
+                "project_count": 17,
+                "email_verified": True,
+                "foods": ["apple"],
+                "name": "Annabelle",
+            },
+            "memberships": [
+                {
+                    "attributes": {"role": "admin"},
+                    "group": {"id": "g1", "attributes": {"plan": "plus"}},
+                }
+            ],
+        },
+    )
+    events(
+        "POST",
+        "/events",
+        body={"user_id": "u1", "name": "flow_started", "attributes": {"flow_id": "f1"}},
+    )
+    _, page = defs("GET", "/attribute_definitions", query="limit=100&order_by=name")
+    found = {(d["scope"], d["name"]): d["data_type"] for d in page["data"]}
+    assert found == {
+        ("user", "signed_up_at"): "datetime",
+        ("user", "project_count"): "number",
+        ("user", "email_verified"): "boolean",
+        ("user", "foods"): "list",
+        ("user", "name"): "string",
+        ("group", "plan"): "string",
+        ("group_membership", "role"): "string",
+        ("event", "flow_id"): "string",
+    }
+    signed_up = next(d for d in page["data"] if d["name"] == "signed_up_at")
+    assert set(signed_up) == {
+        "id",
+        "object",
+        "created_at",
+        "data_type",
+        "description",
+        "display_name",
+        "name",
+        "scope",
+    }
+    assert signed_up["display_name"] == "Signed Up At"
+    _, page = defs("GET", "/attribute_definitions", query="scope=group")
+    assert [d["name"] for d in page["data"]] == ["plan"]
+    _, page = defs("GET", "/attribute_definitions", query="event_name[]=flow_started")
+    assert [d["name"] for d in page["data"]] == ["flow_id"]
+    _, page = defs("GET", "/event_definitions")
+    assert [(d["object"], d["name"], d["display_name"]) for d in page["data"]] == [
+        ("event_definition", "flow_started", "Flow Started")
+    ]
+    status, body = defs("GET", "/attribute_definitions", query="scope=planet")
+    assert status == 400 and "scope" in body["error"]["message"]
+
+
+def test_a_warm_container_writes_a_definition_once(environment: str) -> None:
+    assert definitions.record_attributes(environment, "user", {"plan": "string"}) == 1
+    assert definitions.record_attributes(environment, "user", {"plan": "string"}) == 0
+    assert definitions.record_event(environment, "x") == 1
+    assert definitions.record_event(environment, "x") == 0
