@@ -1,18 +1,21 @@
-"""`make bench`: what the users function costs.
+"""`make bench`: what the API functions cost.
 
 1. Cold-start import time of the handler module against a baseline of importing boto3 and
    Powertools' event handler alone, measured alternately in fresh interpreters (same run, so
    the ratio holds on a noisy machine).
-2. DynamoDB calls per API operation, counted on the client (moto in process, no network).
+2. DynamoDB calls and consumed capacity per API operation, counted on the client against
+   DynamoDB Local (a real engine; moto, whose capacity figures are fixed, if Java is missing).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import statistics
 import subprocess
 import sys
-import time
+from collections import Counter
+from typing import Any
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 
@@ -42,57 +45,189 @@ def bench_imports() -> None:
     print(f"  ratio handler / baseline:                          {h / b:7.2f}")
 
 
+class CallMeter:
+    """Counts DynamoDB calls on the shared client and asks each for its consumed capacity."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: list[str] = []
+        self.capacity = 0.0
+        client.meta.events.register("provide-client-params.dynamodb.*", self._ask_capacity)
+        client.meta.events.register("after-call.dynamodb.*", self._record)
+
+    def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def _record(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+        consumed = parsed.get("ConsumedCapacity") or []
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            self.capacity += float(entry.get("CapacityUnits", 0))
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.capacity = 0.0
+
+    def summary(self) -> str:
+        counts = Counter(self.calls)
+        detail = ", ".join(f"{n} {name}" if n > 1 else name for name, n in counts.items())
+        return f"{len(self.calls):3d} calls  {self.capacity:6.1f} CU  ({detail})"
+
+
+def _attributes(n: int) -> dict[str, Any]:
+    return {f"attribute_{i}": f"value {i}" for i in range(n)}
+
+
+# (label, function, method, path, body) - each runs on a warm container, so definitions
+# already written by the warm-up are not written again; "first" rows show a cold write.
+Operation = tuple[str, str, str, str, dict[str, Any] | None]
+OPERATIONS: list[Operation] = [
+    (
+        "user upsert, new, 1 attribute",
+        "users",
+        "POST",
+        "/users",
+        {"id": "n1", "attributes": _attributes(1)},
+    ),
+    (
+        "user upsert, new, 10 attributes",
+        "users",
+        "POST",
+        "/users",
+        {"id": "n10", "attributes": _attributes(10)},
+    ),
+    (
+        "user upsert, new, 50 attributes",
+        "users",
+        "POST",
+        "/users",
+        {"id": "n50", "attributes": _attributes(50)},
+    ),
+    (
+        "user upsert, existing, set + add",
+        "users",
+        "POST",
+        "/users",
+        {"id": "n10", "attributes": {"attribute_1": "x", "count": {"add": 1}}},
+    ),
+    (
+        "user upsert, list append (read-modify-write)",
+        "users",
+        "POST",
+        "/users",
+        {"id": "n10", "attributes": {"tags": {"append": "x"}}},
+    ),
+    (
+        "user upsert, 1 group",
+        "users",
+        "POST",
+        "/users",
+        {"id": "m1", "groups": [{"id": "g0", "attributes": {"plan": "pro"}}]},
+    ),
+    (
+        "user upsert, 5 groups",
+        "users",
+        "POST",
+        "/users",
+        {"id": "m5", "groups": [{"id": f"g{i}", "attributes": {"plan": "pro"}} for i in range(5)]},
+    ),
+    (
+        "user upsert, 20 groups",
+        "users",
+        "POST",
+        "/users",
+        {
+            "id": "m20",
+            "groups": [{"id": f"g{i}", "attributes": {"plan": "pro"}} for i in range(20)],
+        },
+    ),
+    (
+        "user upsert, 5 groups again (prune)",
+        "users",
+        "POST",
+        "/users",
+        {"id": "m20", "groups": [{"id": f"g{i}"} for i in range(5)], "prune_memberships": True},
+    ),
+    (
+        "group upsert, 10 attributes",
+        "groups",
+        "POST",
+        "/groups",
+        {"id": "g100", "attributes": _attributes(10)},
+    ),
+    (
+        "event, user, 3 attributes",
+        "events",
+        "POST",
+        "/events",
+        {"user_id": "n1", "name": "clicked", "attributes": _attributes(3)},
+    ),
+    (
+        "event, user + group",
+        "events",
+        "POST",
+        "/events",
+        {"user_id": "n1", "group_id": "g0", "name": "clicked"},
+    ),
+    (
+        "event, new name (cold definitions)",
+        "events",
+        "POST",
+        "/events",
+        {"user_id": "n1", "name": "brand_new", "attributes": {"x": 1}},
+    ),
+    ("user get", "users", "GET", "/users/n10", None),
+    ("user list page (limit 10)", "users", "GET", "/users", None),
+    ("user delete (1 membership)", "users", "DELETE", "/users/m1", None),
+]
+
+
 def bench_dynamodb_calls() -> None:
-    os.environ.update(
-        TABLE_NAME="waymark-bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-    )
-    os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
-    from moto import mock_aws
+    from infra.local.dynamodb_local import DynamoDBLocal, ensure_table
 
-    from tests.unit.conftest import Invoke
-
-    with mock_aws():
-        from functions.users.handler import lambda_handler
-        from shared.store import dynamo, schema, tenancy
-
-        dynamo.reset()
-        client = dynamo.client()
-        client.create_table(**schema.create_table_arguments("waymark-bench"))
-        environment_id = tenancy.create_environment("Bench").id
-        call = Invoke(lambda_handler, environment_id)
-        calls: list[str] = []
-        client.meta.events.register(
-            "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    with DynamoDBLocal() as engine:
+        endpoint = engine.endpoint_url
+        ensure_table(endpoint, "waymark-bench")
+        os.environ.update(
+            TABLE_NAME="waymark-bench",
+            DYNAMODB_ENDPOINT_URL=endpoint,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
         )
-        for i in range(12):
-            call("POST", "/users", body={"id": f"seed{i}"})
+        from shared.settings import get_settings
+        from shared.store import dynamo, tenancy
+        from tests.unit.conftest import Invoke
 
-        operations = [
-            ("upsert (new user, 5 attributes)", "POST", "/users",
-             {"body": {"id": "u1", "attributes": {"a": 1, "b": "x", "c": True, "d": 2.5,
-                                                  "email": "u1@example.com"}}}),
-            ("upsert (existing, set + add)", "POST", "/users",
-             {"body": {"id": "u1", "attributes": {"a": {"add": 1}, "b": "y"}}}),
-            ("upsert (list append: read-modify-write)", "POST", "/users",
-             {"body": {"id": "u1", "attributes": {"tags": {"append": "x"}}}}),
-            ("get", "GET", "/users/u1", {}),
-            ("list page (limit 10)", "GET", "/users", {}),
-            ("list page with starting_after", "GET", "/users", {"query": "starting_after=seed3"}),
-            ("list by email", "GET", "/users", {"query": "email=u1@example.com"}),
-            ("delete", "DELETE", "/users/u1", {}),
-        ]
-        print("DynamoDB calls per operation:")
-        for label, method, path, kwargs in operations:
-            calls.clear()
-            started = time.perf_counter()
-            status, _ = call(method, path, **kwargs)
-            elapsed = (time.perf_counter() - started) * 1000
+        get_settings.cache_clear()
+        dynamo.reset()
+        environment_id = tenancy.create_environment("Bench").id
+        handlers = {
+            name: Invoke(
+                importlib.import_module(f"functions.{name}.handler").lambda_handler, environment_id
+            )
+            for name in ("users", "groups", "events")
+        }
+        meter = CallMeter(dynamo.client())
+        for i in range(12):
+            handlers["users"]("POST", "/users", body={"id": f"seed{i}", "attributes": {"a": 1}})
+        # Warm the definitions cache the way a warm container has it.
+        handlers["users"]("POST", "/users", body={"id": "w", "attributes": _attributes(50)})
+        handlers["users"](
+            "POST", "/users", body={"id": "w", "groups": [{"id": "w", "attributes": {"plan": "x"}}]}
+        )
+        handlers["events"](
+            "POST",
+            "/events",
+            body={"user_id": "w", "name": "clicked", "attributes": _attributes(3)},
+        )
+
+        print(f"DynamoDB calls and consumed capacity per operation ({engine.engine}, warm):")
+        for label, function, method, path, body in OPERATIONS:
+            meter.clear()
+            status, _ = handlers[function](method, path, body=body)
             assert status == 200, (label, status)
-            print(f"  {label:42s} {len(calls)} ({', '.join(calls)})  [{elapsed:.1f} ms on moto]")
+            print(f"  {label:46s} {meter.summary()}")
 
 
 def main() -> None:
