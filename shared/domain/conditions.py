@@ -177,7 +177,10 @@ def _string_values(raw: dict[str, Any], path: str) -> tuple[str, ...]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    # Ints are always finite; `math.isfinite` overflows on ints beyond a float's range.
+    return isinstance(value, int) or math.isfinite(value)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -253,8 +256,8 @@ def _number_text_equals(number: Any, text: str) -> bool:
 
 def _string_test(operator: str, actual: Any, expected: str) -> bool:
     if not isinstance(actual, str):
-        # A missing value does not contain anything; other types are never strings.
-        return operator == "not_contains" and actual is None
+        # Only strings contain text; `not_contains` is the complement, so it holds for the rest.
+        return operator == "not_contains"
     if operator == "contains":
         return expected in actual
     if operator == "not_contains":
