@@ -6,6 +6,8 @@ retried by the event source mapping (partial batch response), the rest move on.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services.deletion import purge_job_from_image, run_purge
+from shared.services.deletion import continue_purge, purge_job_from_image, run_purge
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -32,15 +34,31 @@ PURGE_FILTER = {
 }
 
 
-def handle_record(record: DynamoDBRecord) -> None:
+def handle_record(record: DynamoDBRecord, lambda_context: LambdaContext | None = None) -> None:
     if record.event_name is not DynamoDBRecordEventName.INSERT:
         return
     image = record.dynamodb.new_image if record.dynamodb else None
     job = purge_job_from_image(image or {})
     if job is None:
         return
-    removed = run_purge(job)
-    logger.info("Purged", extra={"kind": job.kind, "object_id": job.object_id, "removed": removed})
+    progress = run_purge(job, time_left=_time_left(lambda_context))
+    if not progress.finished:
+        continue_purge(job)
+    logger.info(
+        "Purged",
+        extra={
+            "kind": job.kind,
+            "object_id": job.object_id,
+            "removed": progress.removed,
+            "finished": progress.finished,
+        },
+    )
+
+
+def _time_left(context: LambdaContext | None) -> Callable[[], float]:
+    if context is None:  # the local stack's poller has no deadline
+        return lambda: math.inf
+    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -9,6 +9,8 @@ under the same id keeps its new data. Every step is idempotent.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +19,12 @@ from shared.clock import now_iso
 from shared.ids import sortable_id
 from shared.store import dynamo, keys, memberships
 from shared.store.attributed import Record
-from shared.store.bulk import delete_keys, query_all
+from shared.store.bulk import delete_keys, query_pages
 
 PURGE_JOB_PREFIX = "PURGE#"
 PURGE_JOB_RETENTION = timedelta(days=7)
+# Time one page (up to 1 MB, a few thousand keys) takes to delete, with room to spare.
+PURGE_PAGE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,9 @@ def delete_membership(environment_id: str, user_id: str, group_id: str) -> Recor
     return memberships.delete(environment_id, user_id, group_id)
 
 
-def _record_purge(environment_id: str, kind: str, object_id: str) -> None:
+def _record_purge(
+    environment_id: str, kind: str, object_id: str, deleted_at: str | None = None
+) -> None:
     expires = datetime.now(UTC) + PURGE_JOB_RETENTION
     dynamo.client().put_item(
         TableName=dynamo.table_name(),
@@ -62,7 +68,7 @@ def _record_purge(environment_id: str, kind: str, object_id: str) -> None:
                 "environment_id": environment_id,
                 "kind": kind,
                 "object_id": object_id,
-                "deleted_at": now_iso(),
+                "deleted_at": deleted_at or now_iso(),
                 "expires_at": int(expires.timestamp()),
             }
         ),
@@ -81,36 +87,42 @@ def purge_job_from_image(image: dict[str, Any]) -> PurgeJob | None:
     )
 
 
-def run_purge(job: PurgeJob) -> int:
-    """Delete what the object left behind; returns how many items were removed."""
+@dataclass(frozen=True)
+class PurgeProgress:
+    removed: int
+    finished: bool
+
+
+def run_purge(job: PurgeJob, time_left: Callable[[], float] = lambda: math.inf) -> PurgeProgress:
+    """Delete what the object left behind, a Query page at a time, while `time_left()` (in
+    seconds) allows; an unfinished job is continued by `continue_purge`."""
     env, object_id = job.environment_id, job.object_id
-    older = "created_at <= :deleted_at"
-    values = {":deleted_at": job.deleted_at}
+    sources: list[tuple[str | None, str]]  # (index, partition)
     if job.kind == "user":
-        owned = query_all(
-            partition=keys.user(env, object_id)["PK"],
-            filter_expression=older,
-            filter_values=values,
-        )
+        sources = [(None, keys.user(env, object_id)["PK"])]
     else:
-        owned = [
-            *query_all(
-                partition=keys.group(env, object_id)["PK"],
-                filter_expression=older,
-                filter_values=values,
-            ),
-            *query_all(
-                index="GSI3",
-                partition=keys.group_events_listing(env, object_id),
-                filter_expression=older,
-                filter_values=values,
-            ),
-            *query_all(
-                index="GSI1",
-                partition=keys.group_members_listing(env, object_id),
-                filter_expression=older,
-                filter_values=values,
-            ),
+        sources = [
+            (None, keys.group(env, object_id)["PK"]),
+            ("GSI3", keys.group_events_listing(env, object_id)),
+            ("GSI1", keys.group_members_listing(env, object_id)),
         ]
-    delete_keys([{"PK": item["PK"], "SK": item["SK"]} for item in owned])
-    return len(owned)
+    removed = 0
+    for index, partition in sources:
+        pages = query_pages(
+            index=index,
+            partition=partition,
+            filter_expression="created_at <= :deleted_at",
+            filter_values={":deleted_at": job.deleted_at},
+        )
+        for page in pages:
+            if time_left() < PURGE_PAGE_SECONDS:
+                return PurgeProgress(removed, finished=False)
+            delete_keys([{"PK": item["PK"], "SK": item["SK"]} for item in page])
+            removed += len(page)
+    return PurgeProgress(removed, finished=True)
+
+
+def continue_purge(job: PurgeJob) -> None:
+    """Record the job again; its stream record starts a fresh invocation where this one
+    stopped (what was deleted is gone, so the new run reads only what is left)."""
+    _record_purge(job.environment_id, job.kind, job.object_id, deleted_at=job.deleted_at)

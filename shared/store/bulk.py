@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from shared.domain.errors import InvalidInput
@@ -27,6 +28,35 @@ def query_all(
     filter_names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every item of one partition (of the table or an index), optionally bounded."""
+    items: list[dict[str, Any]] = []
+    for page in query_pages(
+        partition=partition,
+        index=index,
+        sort_prefix=sort_prefix,
+        descending=descending,
+        filter_expression=filter_expression,
+        filter_values=filter_values,
+        filter_names=filter_names,
+    ):
+        items.extend(page)
+        if bound is not None and len(items) > bound:
+            raise TooManyResults(
+                f"The request matches more than {bound:,} records; narrow it down."
+            )
+    return items
+
+
+def query_pages(
+    *,
+    partition: str,
+    index: str | None = None,
+    sort_prefix: str | None = None,
+    descending: bool = False,
+    filter_expression: str | None = None,
+    filter_values: dict[str, Any] | None = None,
+    filter_names: dict[str, str] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """The items of one partition, a Query page (up to 1 MB) at a time."""
     pk = f"{index}PK" if index else "PK"
     sk = f"{index}SK" if index else "SK"
     condition = "#pk = :pk"
@@ -49,16 +79,11 @@ def query_all(
         arguments["IndexName"] = index
     if filter_expression:
         arguments["FilterExpression"] = filter_expression
-    items: list[dict[str, Any]] = []
     while True:
         page = dynamo.client().query(**arguments)
-        items.extend(dynamo.from_item(i) for i in page.get("Items", []))
-        if bound is not None and len(items) > bound:
-            raise TooManyResults(
-                f"The request matches more than {bound:,} records; narrow it down."
-            )
+        yield [dynamo.from_item(i) for i in page.get("Items", [])]
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

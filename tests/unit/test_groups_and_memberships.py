@@ -183,5 +183,31 @@ def test_purge_spares_what_was_created_after_the_delete(users: Invoke, environme
     events("POST", "/events", body={"user_id": "u1", "name": "old"})
     users("DELETE", "/users/u1")
     job = deletion.PurgeJob(environment, "user", "u1", "2000-01-01T00:00:00.000+00:00")
-    assert deletion.run_purge(job) == 0
+    assert deletion.run_purge(job) == deletion.PurgeProgress(removed=0, finished=True)
     assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 1
+
+
+def test_a_purge_out_of_time_stops_and_is_continued_by_a_new_job(
+    users: Invoke, environment: str, table: str
+) -> None:
+    from functions.events.handler import lambda_handler as events_handler
+
+    events = Invoke(events_handler, environment)
+    users("POST", "/users", body={"id": "u1"})
+    for name in ("a", "b", "c"):
+        events("POST", "/events", body={"user_id": "u1", "name": name})
+    users("DELETE", "/users/u1")
+    job = deletion.PurgeJob(environment, "user", "u1", "2999-01-01T00:00:00.000+00:00")
+    assert deletion.run_purge(job, time_left=lambda: 0.0) == deletion.PurgeProgress(0, False)
+    assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 3
+
+    deletion.continue_purge(job)
+    jobs = dynamo.client().query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": keys.purge_jobs(environment)}},
+    )["Items"]
+    continued = [deletion.purge_job_from_image(dynamo.from_item(i)) for i in jobs]
+    assert job in continued  # same object, same cut-off time
+    assert deletion.run_purge(job) == deletion.PurgeProgress(removed=3, finished=True)
+    assert events("GET", "/events", query="user_id=u1")[1]["data"] == []
