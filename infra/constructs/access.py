@@ -1,0 +1,69 @@
+"""Which DynamoDB actions each function may call: least privilege, decided in one place.
+
+Derived from what the code calls (`shared/store`, `shared/services`) per function, not per
+module: the authorizer imports `shared.store.tenancy`, whose CLI helpers write, but the
+authorizer itself only resolves a key with one GetItem. Transactions are not used, so no
+`ConditionCheckItem`; nothing scans; nothing manages the table.
+
+A function the route table gains before it is listed here gets `READ_WRITE`, the profile of
+an ordinary API function, so a new route deploys and works; narrow it here when you know
+what it calls (tests/infra/test_iam.py pins every entry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GET = "dynamodb:GetItem"
+BATCH_GET = "dynamodb:BatchGetItem"
+QUERY = "dynamodb:Query"
+PUT = "dynamodb:PutItem"
+UPDATE = "dynamodb:UpdateItem"
+DELETE = "dynamodb:DeleteItem"
+BATCH_WRITE = "dynamodb:BatchWriteItem"
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Actions on the table's items, and actions on its global secondary indexes."""
+
+    table_actions: tuple[str, ...]
+    index_actions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.table_actions and not self.index_actions:
+            raise ValueError("a TableAccess grants at least one action")
+
+
+# An API function that creates, updates, deletes and lists (users, groups).
+READ_WRITE = TableAccess(
+    table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, DELETE, BATCH_WRITE),
+    index_actions=(QUERY,),
+)
+
+FUNCTION_ACCESS: dict[str, TableAccess] = {
+    # Resolves `KEY#<sha256>` -> environment: one GetItem, nothing else.
+    "authorizer": TableAccess(table_actions=(GET,)),
+    # Users: upsert (UpdateItem, definitions), memberships (Query, BatchWriteItem for stale
+    # ones), delete (DeleteItem + the purge job's PutItem), lists and expansion (indexes,
+    # BatchGetItem), segments filter (GetItem).
+    "users": READ_WRITE,
+    # Groups: the same shape as users, plus /group_memberships (DeleteItem).
+    "groups": READ_WRITE,
+    # Events: PutItem (the event), UpdateItem (definitions), lists through GSI1/GSI3,
+    # expansion (GetItem, BatchGetItem, memberships Query). Never deletes.
+    "events": TableAccess(
+        table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE), index_actions=(QUERY,)
+    ),
+    # Definitions are listed only (the writers record them): one partition, queried.
+    "definitions": TableAccess(table_actions=(QUERY,)),
+    # Segments: single-item CRUD and a GSI1 listing.
+    "segments": TableAccess(table_actions=(GET, PUT, UPDATE, DELETE), index_actions=(QUERY,)),
+    # The cascade: queries what a deleted object owned (table, GSI1, GSI3), deletes in batches.
+    "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
+}
+
+
+def access_for(function_name: str) -> TableAccess:
+    """The function's declared access, or `READ_WRITE` for a function not listed yet."""
+    return FUNCTION_ACCESS.get(function_name, READ_WRITE)

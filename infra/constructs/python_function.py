@@ -1,0 +1,234 @@
+"""One Lambda function in Python: arm64, Python 3.13, Powertools layer, X-Ray, its own log group.
+
+Every function in the stack is built here, so runtime, tracing, logging and packaging are
+decided once. Assets are bundled without Docker (there is no daemon on the build machines):
+a local bundler copies the function's folder and the `shared` package into the asset.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.routes import FunctionRoute
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_PACKAGE = "shared"
+
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+# The official v3 layers are built from `aws-lambda-powertools[all]` (powertools-lambda-python,
+# layer_v3/layer_constructors/helpers.py), so they carry pydantic v2 (the parser extra) and
+# the X-Ray SDK: nothing but our own code goes into the assets. Bump the version together
+# with the `aws-lambda-powertools` pin in pyproject.toml.
+POWERTOOLS_LAYER_VERSION = 27
+METRICS_NAMESPACE = "Waymark"
+
+# Never part of an asset, even if someone drops them inside a function folder.
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
+
+
+def asset_folders(function_folder: str) -> tuple[str, ...]:
+    """The repository folders that make up one function's asset, relative to the root."""
+    return (function_folder, SHARED_PACKAGE)
+
+
+@jsii.implements(ILocalBundling)
+class SourceCopyBundler:
+    """Bundles by copying source folders: the code has no third-party dependencies to install.
+
+    boto3 is in the Lambda runtime and Powertools (with pydantic) comes from its layer, so an
+    asset is just our own packages: the function folder, its parents' `__init__.py` files,
+    and `shared/`.
+    """
+
+    def __init__(self, root: Path, folders: tuple[str, ...]) -> None:
+        self.root = root
+        self.folders = folders
+
+    def plan(self) -> list[str]:
+        """What goes into the asset, relative to the root: folders, then parent packages."""
+        for folder in self.folders:
+            if not (self.root / folder).is_dir():
+                raise FileNotFoundError(f"asset folder {self.root / folder} does not exist")
+        parents = sorted(
+            {
+                f"{parent.as_posix()}/__init__.py"
+                for folder in self.folders
+                for parent in Path(folder).parents
+                if parent != Path(".") and (self.root / parent / "__init__.py").is_file()
+            }
+        )
+        return [*self.folders, *parents]
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        """Called by the CDK (through jsii) before it would fall back to Docker."""
+        out = Path(output_dir)
+        for item in self.plan():
+            source, target = self.root / item, out / item
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=_IGNORED, dirs_exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        return True
+
+    def docker_command(self) -> list[str]:
+        """What Docker would run if local bundling were ever skipped: the same copy.
+
+        Also keeps the bundling options of two functions distinct, so the CDK's in-process
+        asset cache (keyed on the options, not on the local bundler object) never mixes them.
+        """
+        copies = " && ".join(
+            f"mkdir -p /asset-output/{Path(item).parent.as_posix()} && "
+            f"cp -r /asset-input/{item} /asset-output/{item}"
+            for item in self.plan()
+        )
+        return [
+            "bash",
+            "-c",
+            f"{copies} && find /asset-output -name __pycache__ -prune -exec rm -rf {{}} +",
+        ]
+
+
+def function_code(function_folder: str, root: Path = REPO_ROOT) -> lambda_.Code:
+    """The asset for one function; hashed on the bundled output, so a `shared/` edit redeploys."""
+    bundler = SourceCopyBundler(root, asset_folders(function_folder))
+    return lambda_.Code.from_asset(
+        str(root),
+        asset_hash_type=AssetHashType.OUTPUT,
+        # With local bundling and an OUTPUT hash the CDK does not fingerprint the source tree
+        # (measured: same synth time with or without these); they guard the day the hash type
+        # changes, so the 800 MB venv is never walked.
+        exclude=[".venv", "node_modules", "cdk.out", ".git", ".local", "tests", "**/__pycache__"],
+        bundling=BundlingOptions(
+            image=lambda_.Runtime.PYTHON_3_13.bundling_image,
+            local=bundler,
+            command=bundler.docker_command(),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """Sizing and logging for one function; defaults suit a synchronous API handler."""
+
+    memory_size: int = 512
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(10))
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    log_level: str = "INFO"
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class PythonFunction(Construct):
+    """A Lambda function for one route-table entry, with its own role and log group.
+
+    The role starts empty (no AWS managed policy): the function may write its own log group,
+    send X-Ray traces, and whatever the caller grants on top (see TableConstruct grants).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        route: FunctionRoute,
+        table_name: str,
+        removal_policy: RemovalPolicy,
+        settings: FunctionSettings | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        settings = settings or FunctionSettings()
+        self.route = route
+        self.settings = settings
+        stack = Stack.of(self)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=settings.log_retention,
+            removal_policy=removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Waymark {route.name} function",
+        )
+        # Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): only our group.
+        self.log_group.grant_write(self.role)
+
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            f"arn:aws:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Waymark {route.name} ({route.handler})",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=route.handler,
+            code=function_code(route.folder),
+            role=self.role,
+            layers=[powertools],
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment={
+                "TABLE_NAME": table_name,
+                "POWERTOOLS_SERVICE_NAME": route.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "LOG_LEVEL": settings.log_level,
+                **settings.environment,
+            },
+        )
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        """cdk-nag findings every function has, each with why it stays."""
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Only actions without resource-level permissions, where '*' is the only "
+                    "possible resource: the X-Ray statement the CDK adds for active tracing "
+                    "(xray:PutTraceSegments, xray:PutTelemetryRecords) and, on a stream "
+                    "consumer, the dynamodb:ListStreams of its event source mapping. Table, "
+                    "index, stream, queue and log grants name their ARNs (indexes one by one)."
+                ),
+            )
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason=(
+                    "Pinned to python3.13 on purpose: Powertools comes from its public layer, "
+                    "which is built per Python version (AWSLambdaPowertoolsPythonV3-python313-"
+                    "arm64), and the code is tested on 3.11-3.13. Moving to a newer runtime "
+                    "means switching layer and test matrix together."
+                ),
+            )
+        )

@@ -1,0 +1,85 @@
+"""Synthesize the CDK app once per session; every infra test asserts on that one result.
+
+Synth costs seconds (jsii starts a Node process, every function's asset is bundled), asserting costs
+milliseconds, so the expensive part is shared. cdk-nag runs through `validate_scope` so the
+findings can be asserted on (the app's plugin would raise on the first one instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+
+from infra.app import build_app
+from infra.stack import WaymarkStack
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """One synthesized stage: the stack, its template and where its assets were written."""
+
+    app: cdk.App
+    stack: WaymarkStack
+    outdir: Path
+    template: Template
+    template_json: dict[str, Any]
+    nag_report: cdk.PolicyValidationPluginReport
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """Logical id -> resource, for one CloudFormation type."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.template_json["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    def function_id(self, handler: str) -> str:
+        """The logical id of the Lambda function running `handler`."""
+        (found,) = [
+            logical_id
+            for logical_id, function in self.resources("AWS::Lambda::Function").items()
+            if function["Properties"]["Handler"] == handler
+        ]
+        return found
+
+    def policy_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """Every statement of every inline policy attached to a role."""
+        return [
+            statement
+            for policy in self.resources("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+
+def synthesize(outdir: Path, stage: str, *, nag_plugin: bool = False) -> Synthesized:
+    """Synthesize one stage; with `nag_plugin` exactly as `cdk synth` does (raises on findings)."""
+    app, stack = build_app(str(outdir), stage, nag=nag_plugin)
+    assembly = app.synth()
+    template_json: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
+    return Synthesized(
+        app=app,
+        stack=stack,
+        outdir=outdir,
+        # From the synthesized JSON: Template.from_stack would synthesize a second time.
+        template=Template.from_json(template_json),
+        template_json=template_json,
+        nag_report=AwsSolutionsChecks().validate_scope(stack),
+    )
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk-dev"), "dev")
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Production, with the cdk-nag plugin attached the way `cdk synth` runs it."""
+    return synthesize(tmp_path_factory.mktemp("cdk-prod"), "prod", nag_plugin=True)

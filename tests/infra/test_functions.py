@@ -1,0 +1,179 @@
+"""Every Lambda function: runtime, architecture, layer, tracing, logging, environment, asset."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+
+from infra.constructs.cascade import CASCADE
+from infra.constructs.python_function import (
+    METRICS_NAMESPACE,
+    SourceCopyBundler,
+    function_code,
+)
+from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from tests.infra.conftest import Synthesized
+
+ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (*API_FUNCTIONS, AUTHORIZER, CASCADE)
+POWERTOOLS_LAYER = re.compile(
+    r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
+    r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+$"
+)
+
+
+def _join(value: Any) -> str:
+    """Render a Fn::Join of literals and Refs as text, for matching ARNs with tokens."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_join(part) for part in parts)
+    if "Ref" in value:
+        return "${" + str(value["Ref"]) + "}"
+    raise AssertionError(f"unexpected intrinsic {value}")
+
+
+def _function(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
+    properties: dict[str, Any] = dev.template_json["Resources"][dev.function_id(route.handler)][
+        "Properties"
+    ]
+    return properties
+
+
+def test_one_function_per_route_entry_the_authorizer_and_the_cascade(dev: Synthesized) -> None:
+    handlers = {
+        function["Properties"]["Handler"]
+        for function in dev.resources("AWS::Lambda::Function").values()
+    }
+    assert handlers == {route.handler for route in ALL_FUNCTIONS}
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_runtime_architecture_tracing_and_layer(dev: Synthesized, route: FunctionRoute) -> None:
+    function = _function(dev, route)
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    (layer,) = function["Layers"]
+    assert POWERTOOLS_LAYER.match(_join(layer)), _join(layer)
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
+    (table_id,) = dev.resources("AWS::DynamoDB::Table")
+    assert _function(dev, route)["Environment"]["Variables"] == {
+        "TABLE_NAME": {"Ref": table_id},
+        "POWERTOOLS_SERVICE_NAME": route.name,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.mark.parametrize("route", API_FUNCTIONS, ids=lambda route: route.name)
+def test_api_function_sizing(dev: Synthesized, route: FunctionRoute) -> None:
+    function = _function(dev, route)
+    assert function["MemorySize"] == 512
+    assert function["Timeout"] == 10
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_logs_go_to_an_own_log_group_with_retention(dev: Synthesized, route: FunctionRoute) -> None:
+    log_group_ref = _function(dev, route)["LoggingConfig"]["LogGroup"]
+    log_group = dev.template_json["Resources"][log_group_ref["Ref"]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] > 0
+
+
+def _asset_dir(dev: Synthesized, route: FunctionRoute) -> Path:
+    key = _function(dev, route)["Code"]["S3Key"]
+    return dev.outdir / f"asset.{key.removesuffix('.zip')}"
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_asset_holds_the_function_and_shared_only(dev: Synthesized, route: FunctionRoute) -> None:
+    asset = _asset_dir(dev, route)
+    files = {path.relative_to(asset).as_posix() for path in asset.rglob("*") if path.is_file()}
+    assert f"{route.folder}/handler.py" in files
+    assert f"{route.folder}/__init__.py" in files
+    assert "functions/__init__.py" in files
+    assert "shared/__init__.py" in files
+    assert "shared/store/schema.py" in files
+    top_level = {name.split("/", 1)[0] for name in files}
+    assert top_level == {"functions", "shared"}
+    function_folders = {
+        name.split("/")[1]
+        for name in files
+        if name.startswith("functions/") and name.count("/") == 2
+    }
+    assert function_folders <= {route.folder.split("/")[1]}, "other functions leaked in"
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
+    assert not any(name.startswith((".venv", "node_modules", "tests", "cdk.out")) for name in files)
+
+
+def test_every_function_has_its_own_asset(dev: Synthesized) -> None:
+    keys = [_function(dev, route)["Code"]["S3Key"] for route in ALL_FUNCTIONS]
+    assert len(set(keys)) == len(keys)
+
+
+def _make_tree(root: Path) -> None:
+    (root / "functions" / "thing").mkdir(parents=True)
+    (root / "functions" / "__init__.py").write_text("")
+    (root / "functions" / "thing" / "__init__.py").write_text("")
+    (root / "functions" / "thing" / "handler.py").write_text("def lambda_handler(e, c): ...\n")
+    (root / "functions" / "other").mkdir()
+    (root / "functions" / "other" / "handler.py").write_text("")
+    (root / "shared" / "__pycache__").mkdir(parents=True)
+    (root / "shared" / "__init__.py").write_text("")
+    (root / "shared" / "__pycache__" / "x.cpython-313.pyc").write_bytes(b"")
+    (root / "shared" / "code.py").write_text("VALUE = 1\n")
+    (root / ".venv").mkdir()
+    (root / ".venv" / "big.bin").write_bytes(b"0" * 10)
+
+
+def test_bundler_copies_the_function_folder_and_shared(tmp_path: Path) -> None:
+    _make_tree(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    bundler = SourceCopyBundler(tmp_path / "src", ("functions/thing", "shared"))
+    assert bundler.try_bundle(str(out), image=lambda_.Runtime.PYTHON_3_13.bundling_image)
+    files = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    assert files == {
+        "functions/__init__.py",
+        "functions/thing/__init__.py",
+        "functions/thing/handler.py",
+        "shared/__init__.py",
+        "shared/code.py",
+    }
+
+
+def _asset_hash(root: Path, outdir: Path) -> str:
+    # The asset cache is per process; a real `cdk synth` is a fresh process every time.
+    cdk.AssetStaging.clear_asset_hash_cache()
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "HashProbe")
+    lambda_.Function(
+        stack,
+        "Probe",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="functions.thing.handler.lambda_handler",
+        code=function_code("functions/thing", root=root),
+    )
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    (function,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+    return str(function["Properties"]["Code"]["S3Key"])
+
+
+def test_a_change_in_shared_changes_the_asset_hash(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    _make_tree(root)
+    before = _asset_hash(root, tmp_path / "out1")
+    assert _asset_hash(root, tmp_path / "out2") == before, "hash must be reproducible"
+    (root / "shared" / "code.py").write_text("VALUE = 2\n")
+    assert _asset_hash(root, tmp_path / "out3") != before

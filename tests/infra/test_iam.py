@@ -1,0 +1,207 @@
+"""Least privilege: each role may do what its function needs, on named resources only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.constructs.access import READ_WRITE, TableAccess, access_for
+from infra.constructs.cascade import CASCADE
+from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from shared.store import schema
+from tests.infra.conftest import Synthesized
+
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+STREAM_READ_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+}
+ALL_FUNCTIONS = (*API_FUNCTIONS, AUTHORIZER, CASCADE)
+
+# What each function may do, written out (not read from infra/constructs/access.py), so a
+# widened grant fails here: "table" = the table's items, "index" = every GSI.
+READ_WRITE_EXPECTED = {
+    "table": {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    },
+    "index": {"dynamodb:Query"},
+}
+EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
+    "authorizer": {"table": {"dynamodb:GetItem"}},
+    "users": READ_WRITE_EXPECTED,
+    "groups": READ_WRITE_EXPECTED,
+    "events": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
+    "definitions": {"table": {"dynamodb:Query"}},
+    "segments": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
+    "cascade": {
+        "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+        "index": {"dynamodb:Query"},
+    },
+}
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _role_id(dev: Synthesized, route: FunctionRoute) -> str:
+    function = dev.template_json["Resources"][dev.function_id(route.handler)]
+    role_id: str = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role_id
+
+
+def _dynamodb_statements(dev: Synthesized, route: FunctionRoute) -> list[dict[str, Any]]:
+    return [
+        statement
+        for statement in dev.policy_statements(_role_id(dev, route))
+        if any(action.startswith("dynamodb:") for action in _actions(statement))
+    ]
+
+
+def _table_arn(dev: Synthesized) -> dict[str, Any]:
+    (table_id,) = dev.resources("AWS::DynamoDB::Table")
+    return {"Fn::GetAtt": [table_id, "Arn"]}
+
+
+def test_no_managed_policies_on_function_roles(dev: Synthesized) -> None:
+    for route in ALL_FUNCTIONS:
+        role = dev.template_json["Resources"][_role_id(dev, route)]
+        assert "ManagedPolicyArns" not in role["Properties"], route.name
+
+
+def test_statements_are_allow_only_and_never_wildcard_actions(dev: Synthesized) -> None:
+    for policy in dev.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert not any(action.endswith("*") for action in _actions(statement)), statement
+
+
+def test_authorizer_may_only_get_items_from_the_table(dev: Synthesized) -> None:
+    (statement,) = _dynamodb_statements(dev, AUTHORIZER)
+    assert _actions(statement) == {"dynamodb:GetItem"}
+    assert _resources(statement) == [_table_arn(dev)]
+
+
+def test_authorizer_has_nothing_beyond_logs_traces_and_get_item(dev: Synthesized) -> None:
+    actions = set().union(
+        *(_actions(statement) for statement in dev.policy_statements(_role_id(dev, AUTHORIZER)))
+    )
+    assert actions == LOG_ACTIONS | XRAY_ACTIONS | {"dynamodb:GetItem"}
+
+
+def _item_access(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]:
+    """ "table" / "index" -> the item actions granted there; every GSI must get the same."""
+    table_arn = _table_arn(dev)
+    by_index: dict[str, set[str]] = {}
+    access: dict[str, set[str]] = {}
+    for statement in _dynamodb_statements(dev, route):
+        actions = {a for a in _actions(statement) if a.startswith("dynamodb:")}
+        actions -= {"dynamodb:ListStreams"} | STREAM_READ_ACTIONS
+        if not actions:
+            continue
+        for resource in _resources(statement):
+            if resource == table_arn:
+                access.setdefault("table", set()).update(actions)
+                continue
+            base, suffix = resource["Fn::Join"][1]
+            assert base == table_arn, resource
+            assert suffix.startswith("/index/") and suffix != "/index/*", suffix
+            by_index.setdefault(suffix.removeprefix("/index/"), set()).update(actions)
+    if by_index:
+        assert set(by_index) == set(schema.GLOBAL_INDEXES), "indexes are granted one by one"
+        (index_actions,) = {frozenset(actions) for actions in by_index.values()}
+        access["index"] = set(index_actions)
+    return access
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_each_function_gets_exactly_its_dynamodb_actions(
+    dev: Synthesized, route: FunctionRoute
+) -> None:
+    # A function the route table gains before access.py lists it gets the API profile.
+    expected = EXPECTED_ACCESS.get(route.name, READ_WRITE_EXPECTED)
+    assert _item_access(dev, route) == expected
+
+
+def test_read_only_functions_cannot_write() -> None:
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    for name in ("authorizer", "definitions"):
+        assert not set(access_for(name).table_actions) & writes, name
+
+
+def test_an_unlisted_function_gets_the_api_profile() -> None:
+    assert access_for("a-function-added-tomorrow") == READ_WRITE
+    assert set(READ_WRITE.table_actions) == READ_WRITE_EXPECTED["table"]
+    assert set(READ_WRITE.index_actions) == READ_WRITE_EXPECTED["index"]
+
+
+def test_a_table_access_grants_something() -> None:
+    with pytest.raises(ValueError, match="at least one action"):
+        TableAccess(table_actions=())
+
+
+def test_only_the_cascade_reads_the_stream(dev: Synthesized) -> None:
+    stream_arn = {"Fn::GetAtt": [next(iter(dev.resources("AWS::DynamoDB::Table"))), "StreamArn"]}
+    for route in ALL_FUNCTIONS:
+        statements = _dynamodb_statements(dev, route)
+        stream = [s for s in statements if _actions(s) & STREAM_READ_ACTIONS]
+        if route.name != CASCADE.name:
+            assert stream == [], route.name
+            continue
+        (statement,) = stream
+        assert _actions(statement) == STREAM_READ_ACTIONS
+        assert _resources(statement) == [stream_arn]
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_only_actions_without_resource_level_permissions_use_a_wildcard(
+    dev: Synthesized, route: FunctionRoute
+) -> None:
+    # ListStreams (the stream mapping's) has no resource-level permissions, like X-Ray.
+    allowed = XRAY_ACTIONS | ({"dynamodb:ListStreams"} if route is CASCADE else set())
+    for statement in dev.policy_statements(_role_id(dev, route)):
+        if "*" in _resources(statement):
+            assert _resources(statement) == ["*"]
+            assert _actions(statement) == allowed, route.name
+        if _actions(statement) & LOG_ACTIONS:
+            (log_group,) = _resources(statement)
+            assert log_group["Fn::GetAtt"][1] == "Arn"
+
+
+def test_no_scan_or_table_management_anywhere(dev: Synthesized) -> None:
+    forbidden = {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable"}
+    for policy in dev.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert not _actions(statement) & forbidden
