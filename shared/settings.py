@@ -13,6 +13,15 @@ class Settings:
     # Set only off AWS (local stack, tests): DynamoDB Local's URL.
     dynamodb_endpoint_url: str | None
     region: str
+    # Webhooks: the delivery queue and its dead-letter queue (SQS URLs).
+    webhook_queue_url: str | None
+    webhook_dead_letter_queue_url: str | None
+    # Set only off AWS: the SQS endpoint of the local stack (moto server).
+    sqs_endpoint_url: str | None
+    # Local development only: lets webhooks go to http:// loopback receivers.
+    webhooks_allow_loopback: bool
+    # Tests only: multiplies the retry schedule and the 3-day window (never set in AWS).
+    webhook_backoff_scale: float
 
 
 @lru_cache(maxsize=1)
@@ -21,4 +30,9 @@ def get_settings() -> Settings:
         table_name=os.environ.get("TABLE_NAME", "waymark"),
         dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        webhook_queue_url=os.environ.get("WEBHOOK_QUEUE_URL") or None,
+        webhook_dead_letter_queue_url=os.environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
+        sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or None,
+        webhooks_allow_loopback=os.environ.get("WAYMARK_WEBHOOKS_ALLOW_LOOPBACK") == "1",
+        webhook_backoff_scale=float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1.0),
     )

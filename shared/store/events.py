@@ -47,6 +47,28 @@ def track(
     attributes: dict[str, Any],
     time: str | None,
 ) -> Event:
+    event, item = new_event(
+        environment_id,
+        name=name,
+        user_id=user_id,
+        group_id=group_id,
+        attributes=attributes,
+        time=time,
+    )
+    dynamo.client().put_item(TableName=dynamo.table_name(), Item=dynamo.to_item(item))
+    return event
+
+
+def new_event(
+    environment_id: str,
+    *,
+    name: str,
+    user_id: str | None,
+    group_id: str | None,
+    attributes: dict[str, Any],
+    time: str | None,
+) -> tuple[Event, dict[str, Any]]:
+    """A new event and the item that stores it (written by `track`, or in bulk by imports)."""
     event_id = sortable_id()
     created_at = now_iso()
     event = Event(event_id, name, user_id, group_id, time or created_at, created_at, attributes)
@@ -66,8 +88,7 @@ def track(
         item["group_id"] = group_id
         item["GSI3PK"] = keys.group_events_listing(environment_id, group_id)
         item["GSI3SK"] = event_id
-    dynamo.client().put_item(TableName=dynamo.table_name(), Item=dynamo.to_item(item))
-    return event
+    return event, item
 
 
 def list_page(
