@@ -14,7 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-LOCAL_STATE = Path(".local/dev.json")
+
+def local_state() -> Path:
+    """The local stack's state file (`make dev` writes it; WAYMARK_LOCAL_DIR moves it)."""
+    return Path(os.environ.get("WAYMARK_LOCAL_DIR") or ".local") / "dev.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_target(arguments: argparse.Namespace) -> None:
     """Point the store at the chosen table before it builds its client."""
     if arguments.local:
-        if not LOCAL_STATE.exists():
-            raise SystemExit("No local stack state in .local/dev.json: run `make dev` first.")
-        state = json.loads(LOCAL_STATE.read_text())
+        state_path = local_state()
+        if not state_path.exists():
+            raise SystemExit(f"No local stack state in {state_path}: run `make dev` first.")
+        state = json.loads(state_path.read_text())
         os.environ["DYNAMODB_ENDPOINT_URL"] = state["dynamodb_endpoint_url"]
         os.environ["TABLE_NAME"] = state["table_name"]
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")

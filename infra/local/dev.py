@@ -1,0 +1,264 @@
+"""`make dev`: the whole API on this machine, with no AWS account.
+
+DynamoDB Local (data kept in `.local/dynamodb` across restarts), the table, the HTTP API on
+http://127.0.0.1:8787 (`PORT=` to change it) and the stream poller feeding the cascade
+function. The first start creates an environment and an API key; the key is kept in
+`.local/dev.json` (only its hash is in the table) with the endpoints, for `waymark --local`.
+Ctrl-C (or SIGTERM) stops everything this started.
+
+`WAYMARK_LOCAL_DIR` moves `.local` elsewhere. `LocalStack` is also what the integration
+tests run, with DynamoDB Local in memory and a free port.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from infra.local.dynamodb_local import REGION, DynamoDBLocal, ensure_table
+from infra.local.server import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_WORKERS,
+    DEFAULT_PORT,
+    LocalApi,
+    ignore_stop_signals,
+    raise_interrupt,
+)
+from infra.local.stream_poller import StreamHandler, StreamPoller
+
+log = logging.getLogger("waymark.local")
+
+DEFAULT_TABLE = "waymark-local"
+API_VERSION = "2020-01-03"
+# Stream consumers, as the CDK stack wires them: name -> "<module>.<attribute>".
+STREAM_HANDLERS = {"cascade": "functions.cascade.handler.lambda_handler"}
+
+
+def load_handler(path: str) -> StreamHandler:
+    module, attribute = path.rsplit(".", 1)
+    handler: StreamHandler = getattr(importlib.import_module(module), attribute)
+    return handler
+
+
+def repair_attribute(value: Any) -> Any:
+    """DynamoDB Local's streams write an empty map as `{}` instead of `{"M": {}}`."""
+    if not isinstance(value, dict):
+        return value
+    if not value:
+        return {"M": {}}
+    if "M" in value:
+        return {"M": {k: repair_attribute(v) for k, v in value["M"].items()}}
+    if "L" in value:
+        return {"L": [repair_attribute(v) for v in value["L"]]}
+    return value
+
+
+def repair_stream_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Stream records as AWS sends them (see repair_attribute)."""
+    records = []
+    for record in event.get("Records", []):
+        dynamodb = dict(record.get("dynamodb") or {})
+        for image in ("Keys", "NewImage", "OldImage"):
+            if image in dynamodb:
+                dynamodb[image] = {k: repair_attribute(v) for k, v in dynamodb[image].items()}
+        records.append({**record, "dynamodb": dynamodb})
+    return {**event, "Records": records}
+
+
+def stream_handler(path: str) -> StreamHandler:
+    """A stream consumer as the event source mapping would call it."""
+    handler = load_handler(path)
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        return handler(repair_stream_event(event), context)
+
+    return invoke
+
+
+class LocalStack:
+    """DynamoDB Local + table + HTTP API + stream poller, started and stopped together.
+
+    start() points this process at the table (TABLE_NAME, DYNAMODB_ENDPOINT_URL and dummy
+    AWS credentials in os.environ, store caches reset): the authorizer and the stream handlers
+    run in this process, the functions in worker processes that inherit the environment.
+    """
+
+    def __init__(
+        self,
+        *,
+        db_path: Path | None = None,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        table_name: str = DEFAULT_TABLE,
+        stream_handlers: dict[str, str] | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        dynamodb_log: Path | None = None,
+        worker_output: IO[bytes] | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self.dynamodb = DynamoDBLocal(db_path=db_path, host=host, log_file=dynamodb_log)
+        self.api = LocalApi(
+            host=host, port=port, max_workers=max_workers, worker_output=worker_output
+        )
+        self.stream_handlers = STREAM_HANDLERS if stream_handlers is None else stream_handlers
+        self.poller: StreamPoller | None = None
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    @property
+    def dynamodb_endpoint_url(self) -> str:
+        return self.dynamodb.endpoint_url
+
+    def start(self) -> LocalStack:
+        try:
+            endpoint_url = self.dynamodb.start()
+            self.configure_environment()
+            ensure_table(endpoint_url, self.table_name)
+            handlers = {name: stream_handler(path) for name, path in self.stream_handlers.items()}
+            if handlers:
+                self.poller = StreamPoller(
+                    endpoint_url=endpoint_url, table_name=self.table_name, handlers=handlers
+                )
+                self.poller.start()
+            self.api.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def configure_environment(self) -> None:
+        os.environ["TABLE_NAME"] = self.table_name
+        os.environ["DYNAMODB_ENDPOINT_URL"] = self.dynamodb.endpoint_url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_REGION", REGION)
+        os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        from shared.store import dynamo
+
+        dynamo.reset()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until the stream poller has handled everything written so far."""
+        if self.poller is None:
+            raise RuntimeError("no stream poller is running")
+        self.poller.wait_idle(timeout)
+
+    def stop(self) -> None:
+        """Stop what was started, newest first; safe to call twice."""
+        try:
+            self.api.stop()
+        finally:
+            try:
+                if self.poller is not None:
+                    self.poller.stop()
+                    self.poller = None
+            finally:
+                self.dynamodb.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def local_dir() -> Path:
+    return Path(os.environ.get("WAYMARK_LOCAL_DIR") or ".local").resolve()
+
+
+def ensure_credentials(state: dict[str, Any]) -> tuple[str, str]:
+    """The dev environment and its plain API key: reuse the saved ones while they still work."""
+    from shared.store import tenancy
+
+    api_key = state.get("api_key")
+    environment_id = state.get("environment_id")
+    if api_key and environment_id and tenancy.resolve_api_key(api_key) == environment_id:
+        return environment_id, api_key
+    environment = tenancy.create_environment("Development")
+    _, plain = tenancy.create_api_key(environment.id, name="make dev")
+    log.info("Created environment %s and an API key for it", environment.id)
+    return environment.id, plain
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    """Atomically, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(state, indent=2) + "\n")
+    partial.chmod(0o600)  # it holds a plain API key
+    partial.replace(path)
+
+
+def banner(url: str, api_key: str, environment_id: str, state_path: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            f"  Waymark local API   {url}",
+            f"  API key             {api_key}",
+            f"  Environment         {environment_id}",
+            "",
+            "  Try:",
+            f"    curl -H 'Authorization: Bearer {api_key}' "
+            f"-H 'Userflow-Version: {API_VERSION}' {url}/users",
+            "",
+            f"  State in {state_path} (`waymark --local ...` uses it). Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Ctrl-C and SIGTERM both clean up (explicitly: a shell may start us with SIGINT ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_interrupt)
+    directory = local_dir()
+    state_path = directory / "dev.json"
+    port = int(os.environ.get("PORT") or DEFAULT_PORT)
+    stack = LocalStack(
+        db_path=directory / "dynamodb",
+        port=port,
+        dynamodb_log=directory / "dynamodb.log",
+    )
+    try:
+        try:
+            stack.start()
+        except OSError as error:
+            if error.errno == 98:  # EADDRINUSE
+                print(f"Port {port} is in use: run with PORT=<another port>.", file=sys.stderr)
+                return 1
+            raise
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        environment_id, api_key = ensure_credentials(state)
+        write_state(
+            state_path,
+            {
+                "url": stack.url,
+                "api_key": api_key,
+                "environment_id": environment_id,
+                "dynamodb_endpoint_url": stack.dynamodb_endpoint_url,
+                "table_name": stack.table_name,
+            },
+        )
+        print(banner(stack.url, api_key, environment_id, state_path), flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("Stopping...", file=sys.stderr, flush=True)
+    finally:
+        ignore_stop_signals()
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
