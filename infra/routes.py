@@ -58,6 +58,21 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
         handler="functions.segments.handler.lambda_handler",
         paths=("/segments", "/segments/{segment_id}"),
     ),
+    FunctionRoute(
+        name="webhook_subscriptions",
+        handler="functions.webhook_subscriptions.handler.lambda_handler",
+        paths=(
+            "/webhook_subscriptions",
+            "/webhook_subscriptions/{webhook_subscription_id}",
+            # Extensions: secret rotation, test notifications, the delivery log, recovery.
+            "/webhook_subscriptions/{webhook_subscription_id}/rotate_secret",
+            "/webhook_subscriptions/{webhook_subscription_id}/test",
+            "/webhook_subscriptions/{webhook_subscription_id}/recover",
+            "/webhook_subscriptions/{webhook_subscription_id}/deliveries",
+            "/webhook_subscriptions/{webhook_subscription_id}/deliveries/{delivery_id}",
+            "/webhook_subscriptions/{webhook_subscription_id}/deliveries/{delivery_id}/resend",
+        ),
+    ),
 )
 
 AUTHORIZER = FunctionRoute(

@@ -59,6 +59,13 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     "definitions": TableAccess(table_actions=(QUERY,)),
     # Segments: single-item CRUD and a GSI1 listing.
     "segments": TableAccess(table_actions=(GET, PUT, UPDATE, DELETE), index_actions=(QUERY,)),
+    # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
+    # (PutItem, GetItem, UpdateItem for PATCH/rotation, DeleteItem), Query of that partition
+    # (list) and of a delivery log (list, recover); UpdateItem logs a test or resend as pending;
+    # a delivery is found by id through GSI2 (Query).
+    "webhook_subscriptions": TableAccess(
+        table_actions=(GET, QUERY, PUT, UPDATE, DELETE), index_actions=(QUERY,)
+    ),
     # The cascade: queries what a deleted object owned (table, GSI1, GSI3), deletes in batches.
     "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
 }

@@ -113,3 +113,45 @@ def segments_listing(environment_id: str) -> str:
 def purge_jobs(environment_id: str) -> str:
     """Partition of an environment's pending cascade deletes (see shared/services/deletion)."""
     return f"E#{environment_id}#PURGE"
+
+
+def webhook_subscriptions(environment_id: str) -> str:
+    """One partition holds an environment's webhook subscriptions: the dispatcher reads it whole."""
+    return f"E#{environment_id}#WEBHOOKS"
+
+
+WEBHOOK_SUBSCRIPTION_PREFIX = "S#"
+
+
+def webhook_subscription(environment_id: str, subscription_id: str) -> dict[str, str]:
+    return {
+        "PK": webhook_subscriptions(environment_id),
+        "SK": f"{WEBHOOK_SUBSCRIPTION_PREFIX}{subscription_id}",
+    }
+
+
+WEBHOOK_DELIVERY_PREFIX = "D#"
+
+
+def webhook_deliveries(environment_id: str, subscription_id: str) -> str:
+    """Partition of one subscription's delivery log, sorted by notification time."""
+    return f"E#{environment_id}#WHD#{subscription_id}"
+
+
+def webhook_delivery(
+    environment_id: str, subscription_id: str, created_at: str, delivery_id: str
+) -> dict[str, str]:
+    return {
+        "PK": webhook_deliveries(environment_id, subscription_id),
+        "SK": f"{WEBHOOK_DELIVERY_PREFIX}{created_at}#{delivery_id}",
+    }
+
+
+def webhook_delivery_lookup(
+    environment_id: str, subscription_id: str, delivery_id: str
+) -> dict[str, str]:
+    """GSI2 key finding a delivery by id alone (its table sort key starts with a timestamp)."""
+    return {
+        "GSI2PK": f"{webhook_deliveries(environment_id, subscription_id)}#{delivery_id}",
+        "GSI2SK": "D",
+    }

@@ -1,2 +1,3 @@
-"""Webhooks as pure rules: topics, receiver addresses, signatures, notifications, backoff and
-queue messages. Nothing here talks to DynamoDB or SQS; `shared/services` does."""
+"""Webhooks: pure rules (topics, receiver addresses, signatures, notifications, backoff, queue
+messages), plus the two edges that leave the process: `sender` (the HTTP POST to a receiver)
+and `queue` (SQS)."""

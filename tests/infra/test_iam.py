@@ -59,6 +59,16 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         },
         "index": {"dynamodb:Query"},
     },
+    "webhook_subscriptions": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
     "cascade": {
         "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "index": {"dynamodb:Query"},

@@ -1,0 +1,374 @@
+"""Webhook subscriptions (the reference's "Webhook subscriptions"), plus extensions Userflow
+lacks: secret rotation, test notifications, the delivery log, resending and recovery."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from shared.clock import format_timestamp, now_iso
+from shared.domain.objects import deleted_object
+from shared.domain.ordering import page_in_memory
+from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.conventions import API_VERSION, parse_model
+from shared.http.errors import BadRequest, NotFound
+from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
+from shared.ids import new_id
+from shared.settings import get_settings
+from shared.store import webhooks
+from shared.store.webhooks import Delivery, Subscription
+from shared.webhooks import queue
+from shared.webhooks.addresses import validate_url
+from shared.webhooks.messages import DeliveryMessage, delivery_id_for
+from shared.webhooks.notifications import Notification, notification_body
+from shared.webhooks.topics import validate_topics
+
+app = create_app()
+
+SUBSCRIPTIONS_LIST = ListSpec(
+    object_type="webhook_subscription", order_fields=frozenset({"created_at", "url"})
+)
+DELIVERIES_LIST = ListSpec(
+    object_type="webhook_delivery",
+    order_fields=frozenset({"created_at"}),
+    default_order="-created_at",
+)
+NO_PARAMETERS: frozenset[str] = frozenset()
+TEST_TOPIC = "webhook.test"
+DEFAULT_GRACE_SECONDS = 86_400
+MAX_GRACE_SECONDS = 7 * 86_400
+
+BASE = "/webhook_subscriptions"
+ONE = f"{BASE}/<webhook_subscription_id>"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateBody(_Body):
+    # Types are checked by the webhook rules (topics, addresses), whose errors name the field.
+    api_version: Any = None
+    topics: Any
+    url: Any
+    standard_webhooks: StrictBool = False
+
+
+class PatchBody(_Body):
+    api_version: Any = None
+    topics: Any = None
+    url: Any = None
+    disabled: StrictBool | None = None
+    standard_webhooks: StrictBool | None = None
+
+
+class RotateSecretBody(_Body):
+    grace_period_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS)] = (
+        DEFAULT_GRACE_SECONDS
+    )
+
+
+class RecoverBody(_Body):
+    since: StrictStr
+
+
+def _object(subscription: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
+    """The reference's object; `secret` only where the reference shows it (creation)."""
+    found: dict[str, Any] = {
+        "id": subscription.id,
+        "object": "webhook_subscription",
+        "api_version": subscription.api_version,
+        "created_at": subscription.created_at,
+        "disabled": subscription.disabled,
+    }
+    if with_secret:
+        found["secret"] = subscription.secret
+    return {
+        **found,
+        "topics": subscription.topics,
+        "url": subscription.url,
+        # Extensions.
+        "standard_webhooks": subscription.standard_webhooks,
+        "disabled_reason": subscription.disabled_reason,
+        "disabled_at": subscription.disabled_at,
+    }
+
+
+def _delivery_object(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "object": "webhook_delivery",
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at,
+        "notification_id": delivery.notification_id,
+        "notification": json.loads(delivery.body),
+        "status": delivery.status,
+        "topic": delivery.topic,
+        "updated_at": delivery.updated_at,
+        "webhook_subscription_id": delivery.subscription_id,
+    }
+
+
+def _no_parameters() -> None:
+    parse_expand(query_params(app), "webhook_subscription", extra_allowed=NO_PARAMETERS)
+
+
+def _optional_body() -> Any:
+    """Extension actions take an optional JSON object: none means every default."""
+    return json_body(app) if app.current_event.body else {}
+
+
+def _api_version(value: Any) -> str:
+    if value != API_VERSION:
+        raise BadRequest(
+            f"Invalid `api_version` {value!r}: the supported version is {API_VERSION}."
+        )
+    return API_VERSION
+
+
+def _url(value: Any) -> str:
+    return validate_url(value, allow_loopback=get_settings().webhooks_allow_loopback)
+
+
+def _subscription(subscription_id: str) -> Subscription:
+    subscription = webhooks.get(environment_id(app), subscription_id)
+    if subscription is None:
+        raise NotFound(f"No webhook subscription with id {subscription_id!r}.")
+    return subscription
+
+
+def _enabled(subscription_id: str) -> Subscription:
+    """The subscription, if it may be sent to: delivery skips disabled ones, so a test or a
+    resend would wait forever."""
+    subscription = _subscription(subscription_id)
+    if subscription.disabled:
+        raise BadRequest(
+            f"Webhook subscription {subscription_id!r} is disabled: PATCH `disabled` to false "
+            "before sending to it."
+        )
+    return subscription
+
+
+def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
+    delivery = webhooks.get_delivery(environment_id(app), subscription_id, delivery_id)
+    if delivery is None:
+        raise NotFound(
+            f"No delivery with id {delivery_id!r} for webhook subscription {subscription_id!r}."
+        )
+    return delivery
+
+
+def _message(subscription_id: str, delivery: Delivery) -> DeliveryMessage:
+    """The delivery again, with a fresh retry window, its notification exactly as first sent."""
+    return DeliveryMessage(
+        environment_id=environment_id(app),
+        subscription_id=subscription_id,
+        delivery_id=delivery.id,
+        notification_id=delivery.notification_id,
+        topic=delivery.topic,
+        body=delivery.body,
+        created_at=delivery.created_at,
+        window_started_at=time.time(),
+    )
+
+
+def _send(messages: list[DeliveryMessage]) -> list[Delivery]:
+    # Log first: logged after enqueueing, "pending" could overwrite the outcome of an attempt.
+    logged = [webhooks.mark_pending(message) for message in messages]
+    queue.enqueue(messages)
+    return logged
+
+
+@app.post(BASE)
+def create_subscription() -> dict[str, Any]:
+    _no_parameters()
+    body = parse_model(CreateBody, json_body(app))
+    subscription = webhooks.create(
+        environment_id(app),
+        api_version=_api_version(API_VERSION if body.api_version is None else body.api_version),
+        topics=validate_topics(body.topics),
+        url=_url(body.url),
+        standard_webhooks=body.standard_webhooks,
+    )
+    return _object(subscription, with_secret=True)
+
+
+@app.get(ONE)
+def get_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+    _no_parameters()
+    return _object(_subscription(webhook_subscription_id))
+
+
+@app.patch(ONE)
+def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+    _no_parameters()
+    body = parse_model(PatchBody, json_body(app))
+    for name in sorted(body.model_fields_set):
+        if getattr(body, name) is None:
+            raise BadRequest(f"Invalid `{name}`: must not be null (leave it out to keep it).")
+    subscription = webhooks.update(
+        environment_id(app),
+        webhook_subscription_id,
+        api_version=None if body.api_version is None else _api_version(body.api_version),
+        topics=None if body.topics is None else validate_topics(body.topics),
+        url=None if body.url is None else _url(body.url),
+        disabled=body.disabled,
+        standard_webhooks=body.standard_webhooks,
+    )
+    if subscription is None:
+        raise NotFound(f"No webhook subscription with id {webhook_subscription_id!r}.")
+    return _object(subscription)
+
+
+@app.delete(ONE)
+def delete_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+    _no_parameters()
+    webhooks.delete(environment_id(app), webhook_subscription_id)
+    return deleted_object("webhook_subscription", webhook_subscription_id)
+
+
+@app.get(BASE)
+def list_subscriptions() -> dict[str, Any]:
+    params = query_params(app)
+    query = parse_list_query(params, SUBSCRIPTIONS_LIST)
+    # An environment has few subscriptions (one partition): sort and page them in memory.
+    items, has_more = page_in_memory(
+        webhooks.list_all(environment_id(app)),
+        order_by=query.order_by,
+        limit=query.limit,
+        starting_after=query.starting_after,
+        value_of=getattr,
+        id_of=lambda s: s.id,
+        tie_breaker=lambda s: (s.created_at, s.id),
+    )
+    return list_object(
+        [_object(s) for s in items],
+        has_more=has_more,
+        path=BASE,
+        params=params,
+        last_id=items[-1].id if items else None,
+    )
+
+
+@app.post(f"{ONE}/rotate_secret")
+def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
+    _no_parameters()
+    body = parse_model(RotateSecretBody, _optional_body())
+    rotated = webhooks.rotate_secret(
+        environment_id(app), webhook_subscription_id, body.grace_period_seconds
+    )
+    if rotated is None:
+        raise NotFound(f"No webhook subscription with id {webhook_subscription_id!r}.")
+    # Read back (consistently): the object carries the new secret, as creation shows the first.
+    return _object(_subscription(webhook_subscription_id), with_secret=True)
+
+
+@app.post(f"{ONE}/test")
+def send_test(webhook_subscription_id: str) -> dict[str, Any]:
+    """A `webhook.test` notification to this subscription only, whatever its topics."""
+    _no_parameters()
+    parse_model(_Body, _optional_body())
+    subscription = _enabled(webhook_subscription_id)
+    notification = Notification(
+        id=new_id(),
+        environment_id=environment_id(app),
+        topic=TEST_TOPIC,
+        created_at=now_iso(),
+        data={"object": _object(subscription)},
+    )
+    message = DeliveryMessage(
+        environment_id=notification.environment_id,
+        subscription_id=subscription.id,
+        delivery_id=delivery_id_for(notification.id, subscription.id),
+        notification_id=notification.id,
+        topic=TEST_TOPIC,
+        body=notification_body(notification, subscription.api_version).decode(),
+        created_at=notification.created_at,
+        window_started_at=time.time(),
+    )
+    (delivery,) = _send([message])
+    return _delivery_object(delivery)
+
+
+@app.get(f"{ONE}/deliveries")
+def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
+    params = query_params(app)
+    query = parse_list_query(params, DELIVERIES_LIST)
+    _subscription(webhook_subscription_id)
+    page = webhooks.list_page(
+        environment_id(app),
+        webhook_subscription_id,
+        limit=query.limit,
+        starting_after=query.starting_after,
+        descending=query.order_by[0].descending,
+    )
+    return list_object(
+        [_delivery_object(d) for d in page.items],
+        has_more=page.has_more,
+        path=f"{BASE}/{webhook_subscription_id}/deliveries",
+        params=params,
+        last_id=page.items[-1].id if page.items else None,
+    )
+
+
+@app.get(f"{ONE}/deliveries/<delivery_id>")
+def get_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+    _no_parameters()
+    _subscription(webhook_subscription_id)
+    return _delivery_object(_delivery(webhook_subscription_id, delivery_id))
+
+
+@app.post(f"{ONE}/deliveries/<delivery_id>/resend")
+def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+    """Sends the notification again as first sent, with a new 3-day retry window."""
+    _no_parameters()
+    parse_model(_Body, _optional_body())
+    _enabled(webhook_subscription_id)
+    delivery = _delivery(webhook_subscription_id, delivery_id)
+    (resent,) = _send([_message(webhook_subscription_id, delivery)])
+    return _delivery_object(resent)
+
+
+@app.post(f"{ONE}/recover")
+def recover(webhook_subscription_id: str) -> dict[str, Any]:
+    """Resends every failed or dead delivery of notifications created since `since`.
+
+    At most `RECOVER_BATCH` a call, oldest first; `has_more` says to call again (resent
+    deliveries turn pending, so the same call continues where the last one stopped).
+    """
+    _no_parameters()
+    body = parse_model(RecoverBody, json_body(app))
+    since = _timestamp(body.since, "since")
+    _enabled(webhook_subscription_id)
+    page = webhooks.failed_since(environment_id(app), webhook_subscription_id, since)
+    _send([_message(webhook_subscription_id, d) for d in page.items])
+    return {
+        "object": "webhook_recovery",
+        "webhook_subscription_id": webhook_subscription_id,
+        "since": since,
+        "resent_count": len(page.items),
+        "has_more": page.has_more,
+    }
+
+
+def _timestamp(text: str, name: str) -> str:
+    """An ISO 8601 date time (an offset, or UTC without one) in the stored format."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(
+            f"Invalid `{name}` {text[:50]!r}: must be an ISO 8601 date time, "
+            "e.g. 2022-10-17T12:34:56.000+00:00."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_timestamp(moment)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
