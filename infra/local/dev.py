@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from infra.local.dynamodb_local import REGION, DynamoDBLocal, ensure_table
+from infra.local.queues import LocalQueues, QueuePoller
 from infra.local.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_WORKERS,
@@ -38,7 +39,11 @@ log = logging.getLogger("waymark.local")
 DEFAULT_TABLE = "waymark-local"
 API_VERSION = "2020-01-03"
 # Stream consumers, as the CDK stack wires them: name -> "<module>.<attribute>".
-STREAM_HANDLERS = {"cascade": "functions.cascade.handler.lambda_handler"}
+STREAM_HANDLERS = {
+    "cascade": "functions.cascade.handler.lambda_handler",
+    "webhook_dispatch": "functions.webhook_dispatch.handler.lambda_handler",
+}
+QUEUE_HANDLER = "functions.webhook_delivery.handler.lambda_handler"
 
 
 def load_handler(path: str) -> StreamHandler:
@@ -83,7 +88,9 @@ def stream_handler(path: str) -> StreamHandler:
 
 
 class LocalStack:
-    """DynamoDB Local + table + HTTP API + stream poller, started and stopped together.
+    """DynamoDB Local + table + SQS (moto) + HTTP API + stream and queue pollers, started and
+    stopped together. Webhooks may go to http:// loopback receivers (the local-development
+    switch): that is how a developer points them at a server on their own machine.
 
     start() points this process at the table (TABLE_NAME, DYNAMODB_ENDPOINT_URL and dummy
     AWS credentials in os.environ, store caches reset): the authorizer and the stream handlers
@@ -109,6 +116,8 @@ class LocalStack:
         )
         self.stream_handlers = STREAM_HANDLERS if stream_handlers is None else stream_handlers
         self.poller: StreamPoller | None = None
+        self.queues = LocalQueues(host=host)
+        self.queue_poller: QueuePoller | None = None
 
     @property
     def url(self) -> str:
@@ -121,6 +130,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         try:
             endpoint_url = self.dynamodb.start()
+            self.queues.start()
             self.configure_environment()
             ensure_table(endpoint_url, self.table_name)
             handlers = {name: stream_handler(path) for name, path in self.stream_handlers.items()}
@@ -129,6 +139,12 @@ class LocalStack:
                     endpoint_url=endpoint_url, table_name=self.table_name, handlers=handlers
                 )
                 self.poller.start()
+            self.queue_poller = QueuePoller(
+                endpoint_url=self.queues.endpoint_url,
+                queue_url=self.queues.queue_url,
+                handler=load_handler(QUEUE_HANDLER),
+            )
+            self.queue_poller.start()
             self.api.start()
         except BaseException:
             self.stop()
@@ -142,9 +158,15 @@ class LocalStack:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", REGION)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        os.environ["SQS_ENDPOINT_URL"] = self.queues.endpoint_url
+        os.environ["WEBHOOK_QUEUE_URL"] = self.queues.queue_url
+        os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.queues.dead_letter_queue_url
+        os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
         from shared.store import dynamo
+        from shared.webhooks import queue
 
         dynamo.reset()
+        queue.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the stream poller has handled everything written so far."""
@@ -158,11 +180,15 @@ class LocalStack:
             self.api.stop()
         finally:
             try:
-                if self.poller is not None:
-                    self.poller.stop()
-                    self.poller = None
+                for poller in (self.queue_poller, self.poller):
+                    if poller is not None:
+                        poller.stop()
+                self.queue_poller = self.poller = None
             finally:
-                self.dynamodb.stop()
+                try:
+                    self.queues.stop()
+                finally:
+                    self.dynamodb.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -1,0 +1,50 @@
+"""Webhook delivery: queue message -> signed POST -> recorded attempt -> done or retried later.
+
+Messages of a batch are delivered concurrently, so one receiver that hangs for 15 s does not
+hold the others. A failed attempt makes its message invisible for the backoff delay and is
+reported as a batch item failure, so SQS keeps it; past the 3-day window it is parked in the
+dead-letter queue instead. Nothing is removed from the queue before its outcome is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.services.delivery import RetryLater, deliver
+
+logger = Logger()
+metrics = Metrics(namespace="Waymark", service="webhook_delivery")
+processor = AsyncBatchProcessor(event_type=EventType.SQS)
+
+
+async def handle_record(record: SQSRecord) -> None:
+    attempt = int(record.attributes.approximate_receive_count or "1")
+    try:
+        result = await asyncio.to_thread(deliver, record.body, record.receipt_handle, attempt)
+    except RetryLater as retry:
+        metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
+        logger.info("Delivery failed; retrying later", extra=retry.details)
+        raise
+    metrics.add_metric(name=f"Delivery{result.title()}", unit=MetricUnit.Count, value=1)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        response = async_process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+    finally:
+        if metrics.metric_set:  # an empty flush only warns
+            metrics.flush_metrics()
+    return dict(response)

@@ -1,0 +1,66 @@
+"""Webhook dispatch: table stream -> notifications -> one queue message per subscription.
+
+A record's notifications are derived from its old and new images only, and their ids from
+the stream record, so a replayed batch enqueues the same notifications again (receivers
+de-duplicate by id). A record that fails is reported alone and retried by the event source
+mapping; the rest of the batch moves on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.clock import format_timestamp
+from shared.services.dispatch import messages_for
+from shared.webhooks import queue
+from shared.webhooks.notifications import notifications_from_change
+
+logger = Logger()
+metrics = Metrics(namespace="Waymark", service="webhook_dispatch")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+# Only users, groups and events make notifications; the CDK event source mapping applies the
+# same filter so the function never runs for memberships, definitions or its own log items.
+DISPATCH_FILTER = {"dynamodb": {"Keys": {"SK": {"S": ["U", "G", {"prefix": "EV#"}]}}}}
+
+
+def handle_record(record: DynamoDBRecord) -> None:
+    stream = record.dynamodb
+    if stream is None or record.event_id is None:
+        return
+    raw_time = stream.get("ApproximateCreationDateTime")
+    changed_at = (
+        datetime.fromtimestamp(float(raw_time), UTC) if raw_time is not None else datetime.now(UTC)
+    )
+    notifications = notifications_from_change(
+        record.event_id,
+        stream.old_image or None,
+        stream.new_image or None,
+        format_timestamp(changed_at),
+    )
+    messages = [m for n in notifications for m in messages_for(n)]
+    queue.enqueue(messages)
+    if messages:
+        metrics.add_metric(name="NotificationsEnqueued", unit=MetricUnit.Count, value=len(messages))
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        response = process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+    finally:
+        if metrics.metric_set:  # an empty flush only warns
+            metrics.flush_metrics()
+    return dict(response)

@@ -1,0 +1,126 @@
+"""One POST to a receiver, as a hostile network would need it done.
+
+The host is resolved here and every address checked (no private, loopback, link-local or
+metadata targets); the connection then goes to the checked address, so a DNS answer cannot
+change between the check and the connect. Redirects are not followed, the whole attempt is cut
+at a deadline, and at most `READ_CAP` bytes of the response are read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shared.webhooks.addresses import ForbiddenAddress, resolve_public
+
+TIMEOUT_SECONDS = 15.0
+READ_CAP = 16 * 1024
+_tls = ssl.create_default_context()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    retry_after: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to a checked address while verifying the certificate for the host name."""
+
+    def __init__(self, address: str, port: int, server_name: str, timeout: float) -> None:
+        super().__init__(address, port, timeout=timeout, context=_tls)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = _tls.wrap_socket(sock, server_hostname=self._server_name)
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    allow_loopback: bool,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Outcome:
+    started = time.monotonic()
+    deadline = started + timeout
+
+    def outcome(status: int | None, error: str | None, retry_after: str | None = None) -> Outcome:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Outcome(status, elapsed, error, retry_after)
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    try:
+        address = resolve_public(host, port, allow_loopback=allow_loopback)[0]
+    except ForbiddenAddress as refused:
+        return outcome(None, f"refused: {refused}")
+    except OSError as failure:
+        return outcome(None, f"cannot resolve {host}: {failure}")
+
+    connection: http.client.HTTPConnection = (
+        _PinnedHTTPSConnection(address, port, host, timeout)
+        if secure
+        else http.client.HTTPConnection(address, port, timeout=timeout)
+    )
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
+    # A receiver that trickles bytes never trips a per-read timeout: cut the socket at the
+    # deadline instead, whatever the connection is doing then.
+    watchdog = threading.Timer(timeout, _cut, args=(connection,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        connection.request(
+            "POST", target, body=body, headers={**headers, "Host": parts.netloc.rpartition("@")[2]}
+        )
+        response = connection.getresponse()
+        _drain(response, deadline)
+        status = response.status
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        if 300 <= status < 400:
+            error = f"HTTP {status}: redirects are not followed"
+        return outcome(status, error, response.getheader("Retry-After"))
+    except (OSError, http.client.HTTPException) as failure:
+        if isinstance(failure, TimeoutError) or time.monotonic() >= deadline:
+            return outcome(None, f"timed out after {timeout:g} s")
+        return outcome(None, f"{type(failure).__name__}: {failure}"[:500])
+    finally:
+        watchdog.cancel()
+        connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _drain(response: http.client.HTTPResponse, deadline: float) -> None:
+    """Read at most READ_CAP bytes of the body, within the deadline; the rest is dropped."""
+    remaining = READ_CAP
+    while remaining > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        chunk = response.read1(min(remaining, 4096))
+        if not chunk:
+            return
+        remaining -= len(chunk)
