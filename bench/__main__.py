@@ -5,11 +5,14 @@
    the ratio holds on a noisy machine).
 2. DynamoDB calls and consumed capacity per API operation, counted on the client against
    DynamoDB Local (a real engine; moto, whose capacity figures are fixed, if Java is missing).
+3. Webhooks (bench/webhooks.py): API write -> receiver latency on the local stack, and the
+   delivery function's throughput for one and for many subscriptions.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import statistics
 import subprocess
@@ -231,8 +234,13 @@ def bench_dynamodb_calls() -> None:
 
 
 def main() -> None:
+    from bench.webhooks import bench_webhooks
+
+    logging.basicConfig(level=logging.WARNING)
+
     bench_imports()
     bench_dynamodb_calls()
+    bench_webhooks()
 
 
 if __name__ == "__main__":

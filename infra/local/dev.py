@@ -162,6 +162,8 @@ class LocalStack:
         os.environ["WEBHOOK_QUEUE_URL"] = self.queues.queue_url
         os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.queues.dead_letter_queue_url
         os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
+        # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
         from shared.webhooks import queue
 

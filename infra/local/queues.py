@@ -50,6 +50,7 @@ class LocalQueues:
     def start(self) -> LocalQueues:
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per SQS call otherwise
         self.port = free_port(self.host)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
