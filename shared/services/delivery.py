@@ -68,7 +68,8 @@ def deliver(body: str, receipt_handle: str, attempt: int) -> str:
     }
     if outcome.succeeded:
         webhooks_store.record_attempt(message, record, "succeeded")
-        webhooks_store.mark_success(message.environment_id, message.subscription_id)
+        if subscription.failing_since:  # end the failing streak; no write when there is none
+            webhooks_store.mark_success(message.environment_id, message.subscription_id)
         return "succeeded"
 
     _disable_if_failing_too_long(message, now)

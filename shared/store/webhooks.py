@@ -266,7 +266,8 @@ def mark_failure(environment_id: str, subscription_id: str, now: str) -> str | N
 
 
 def mark_success(environment_id: str, subscription_id: str) -> None:
-    """Ends a failing streak. Only writes when there is one, so successes cost no write."""
+    """Ends a failing streak (the caller knows there is one: a conditional miss still costs a
+    write)."""
     try:
         dynamo.client().update_item(
             TableName=dynamo.table_name(),

@@ -1,0 +1,212 @@
+"""One delivery attempt and its consequences (moto for the table and the queues; the HTTP
+POST is replaced by a recorded outcome, since unit tests have no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from shared.clock import format_timestamp
+from shared.services import delivery
+from shared.store import webhooks as subscriptions
+from shared.webhooks import queue, sender
+from shared.webhooks.messages import DeliveryMessage, delivery_id_for
+from shared.webhooks.sender import Outcome
+
+URL = "https://hooks.example.com/waymark"
+
+
+@pytest.fixture
+def queues(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    urls = {
+        "queue": sqs.create_queue(QueueName="deliveries")["QueueUrl"],
+        "dead": sqs.create_queue(QueueName="deliveries-dead")["QueueUrl"],
+    }
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", urls["queue"])
+    monkeypatch.setenv("WEBHOOK_DEAD_LETTER_QUEUE_URL", urls["dead"])
+    monkeypatch.delenv("SQS_ENDPOINT_URL", raising=False)
+    queue.reset()
+    yield urls
+    queue.reset()
+
+
+class FakeReceiver:
+    """Stands in for sender.post: answers with the next outcome and keeps what was sent."""
+
+    def __init__(self, *outcomes: Outcome) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str], **_: Any) -> Outcome:
+        self.sent.append((url, body, headers))
+        return self.outcomes.pop(0)
+
+
+OK = Outcome(200, 12, None)
+DOWN = Outcome(500, 30, "HTTP 500")
+
+
+def message_for(environment: str, subscription_id: str, **overrides: Any) -> DeliveryMessage:
+    fields: dict[str, Any] = {
+        "environment_id": environment,
+        "subscription_id": subscription_id,
+        "delivery_id": delivery_id_for("n1", subscription_id),
+        "notification_id": "n1",
+        "topic": "user.created",
+        "body": json.dumps({"id": "n1", "object": "webhook_notification"}),
+        "created_at": "2026-11-25T00:00:00.000+00:00",
+        "window_started_at": datetime.now(UTC).timestamp(),
+        **overrides,
+    }
+    return DeliveryMessage(**fields)
+
+
+def receipt(queue_url: str, message: DeliveryMessage) -> str:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.send_message(QueueUrl=queue_url, MessageBody=message.to_json())
+    handle: str = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["ReceiptHandle"]
+    return handle
+
+
+def subscribe(environment: str, **extra: Any) -> subscriptions.Subscription:
+    return subscriptions.create(
+        environment, api_version="2020-01-03", topics=["*"], url=URL, **extra
+    )
+
+
+def test_success_is_signed_and_recorded(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment, standard_webhooks=True)
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    message = message_for(environment, subscription.id)
+
+    assert delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1) == "succeeded"
+    [(url, body, headers)] = receiver.sent
+    assert url == URL and body == message.body.encode()
+    timestamp, signature = (
+        part.split("=", 1)[1] for part in headers["Userflow-Signature"].split(",")
+    )
+    expected = hmac.new(
+        subscription.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    assert signature == expected
+    assert headers["webhook-id"] == "n1"
+    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    assert logged is not None and logged.status == "succeeded"
+    assert [a["status_code"] for a in logged.attempts] == [200]
+
+
+def test_during_a_rotation_both_secrets_sign(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment)
+    new_secret = subscriptions.rotate_secret(environment, subscription.id, grace_seconds=3600)
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    message = message_for(environment, subscription.id)
+    delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1)
+
+    [(_, body, headers)] = receiver.sent
+    parts = [part.split("=", 1) for part in headers["Userflow-Signature"].split(",")]
+    timestamp = next(value for key, value in parts if key == "t")
+    signatures = [value for key, value in parts if key == "v1"]
+    for secret in (new_secret, subscription.secret):
+        assert secret is not None
+        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+        assert expected.hexdigest() in signatures
+    assert len(signatures) == 2
+
+
+def test_a_failure_postpones_the_message_and_logs_the_next_attempt(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment)
+    monkeypatch.setattr(sender, "post", FakeReceiver(Outcome(429, 5, "HTTP 429", "120")))
+    postponed: list[float] = []
+    monkeypatch.setattr(queue, "postpone", lambda handle, delay: postponed.append(delay))
+    message = message_for(environment, subscription.id)
+
+    with pytest.raises(delivery.RetryLater):
+        delivery.deliver(message.to_json(), "handle", 1)
+    assert postponed and 120 <= postponed[0] <= 12 * 3600  # Retry-After honoured
+    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    assert logged is not None and logged.status == "failed"
+    assert logged.attempts[0]["next_attempt_at"] is not None
+    current = subscriptions.get(environment, subscription.id)
+    assert current is not None and current.failing_since is not None and not current.disabled
+
+
+def test_past_the_window_the_message_is_parked_in_the_dead_letter_queue(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment)
+    monkeypatch.setattr(sender, "post", FakeReceiver(DOWN))
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3, minutes=1)).timestamp()
+    message = message_for(environment, subscription.id, window_started_at=three_days_ago)
+
+    assert delivery.deliver(message.to_json(), "handle", 18) == "dead"
+    parked = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queues["dead"])[
+        "Messages"
+    ]
+    assert DeliveryMessage.from_json(parked[0]["Body"]) == message
+    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    assert logged is not None and logged.status == "dead"
+
+
+def test_five_days_of_failures_disable_the_subscription(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment)
+    five_days_ago = format_timestamp(datetime.now(UTC) - timedelta(days=5, minutes=1))
+    subscriptions.mark_failure(environment, subscription.id, five_days_ago)
+    monkeypatch.setattr(sender, "post", FakeReceiver(DOWN))
+    monkeypatch.setattr(queue, "postpone", lambda handle, delay: None)
+    message = message_for(environment, subscription.id)
+
+    with pytest.raises(delivery.RetryLater):
+        delivery.deliver(message.to_json(), "handle", 1)
+    disabled = subscriptions.get(environment, subscription.id)
+    assert disabled is not None and disabled.disabled
+    assert disabled.disabled_reason and disabled.disabled_at
+
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    assert delivery.deliver(message.to_json(), "handle", 2) == "skipped"
+    assert receiver.sent == []  # a disabled subscription gets nothing
+
+
+def test_a_success_ends_the_failing_streak(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = subscribe(environment)
+    subscriptions.mark_failure(environment, subscription.id, "2026-11-25T00:00:00.000+00:00")
+    monkeypatch.setattr(sender, "post", FakeReceiver(OK))
+    message = message_for(environment, subscription.id)
+    delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1)
+    current = subscriptions.get(environment, subscription.id)
+    assert current is not None and current.failing_since is None
+
+
+def test_deleted_subscriptions_are_skipped_and_garbage_is_parked(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = FakeReceiver()
+    monkeypatch.setattr(sender, "post", receiver)
+    gone = message_for(environment, "no-such-subscription")
+    assert delivery.deliver(gone.to_json(), "handle", 1) == "skipped"
+    assert delivery.deliver("{not json", "handle", 1) == "dead"
+    parked = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queues["dead"])[
+        "Messages"
+    ]
+    assert [m["Body"] for m in parked] == ["{not json"]
+    assert receiver.sent == []
