@@ -14,7 +14,6 @@ from shared.http.models import TrackEventBody
 from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import events
-from shared.store.events import Event
 
 app = create_app()
 
@@ -26,24 +25,12 @@ EVENTS_LIST = ListSpec(
 )
 
 
-def _object(event: Event) -> dict[str, Any]:
-    return event_object(
-        event.id,
-        event.name,
-        event.user_id,
-        event.group_id,
-        event.time,
-        event.created_at,
-        event.attributes,
-    )
-
-
 @app.post("/events")
 def track_event() -> dict[str, Any]:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "event")
     event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))
-    return Expander(env).related([_object(event)], expand)[0]
+    return Expander(env).related([event_object(event)], expand)[0]
 
 
 @app.get("/events")
@@ -61,7 +48,7 @@ def list_events() -> dict[str, Any]:
         name=query.filters.get("name"),
     )
     return list_object(
-        Expander(env).related([_object(e) for e in page.items], query.expand),
+        Expander(env).related([event_object(e) for e in page.items], query.expand),
         has_more=page.has_more,
         path="/events",
         params=params,

@@ -10,13 +10,12 @@ from shared.domain import conditions
 from shared.domain.objects import deleted_object
 from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import parse_model
-from shared.http.errors import ApiError, BadRequest, NotFound
+from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import UpsertGroupBody
 from shared.services import deletion, finder, writes
 from shared.services.expansion import Expander
 from shared.store import groups
-from shared.store.attributed import ConflictError
 
 app = create_app()
 
@@ -32,12 +31,7 @@ def upsert_group() -> dict[str, Any]:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     body = parse_model(UpsertGroupBody, json_body(app))
-    try:
-        group = writes.upsert_group(env, body)
-    except ConflictError:
-        raise ApiError(
-            409, "conflict", "Too many concurrent updates to this group; retry the request."
-        ) from None
+    group = writes.upsert_group(env, body)
     return Expander(env).groups([group], expand)[0]
 
 

@@ -11,13 +11,12 @@ from shared.domain.errors import InvalidInput
 from shared.domain.objects import deleted_object
 from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import parse_model
-from shared.http.errors import ApiError, NotFound
+from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import UpsertUserBody
 from shared.services import deletion, finder, writes
 from shared.services.expansion import Expander
 from shared.store import segments, users
-from shared.store.attributed import ConflictError
 
 app = create_app()
 
@@ -35,12 +34,7 @@ def upsert_user() -> dict[str, Any]:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     body = parse_model(UpsertUserBody, json_body(app))
-    try:
-        user = writes.upsert_user(env, body)
-    except ConflictError:
-        raise ApiError(
-            409, "conflict", "Too many concurrent updates to this user; retry the request."
-        ) from None
+    user = writes.upsert_user(env, body)
     return Expander(env).users([user], expand)[0]
 
 

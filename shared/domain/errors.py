@@ -3,3 +3,7 @@
 
 class InvalidInput(ValueError):
     """Input that breaks a rule of the API; the message names the offending field."""
+
+
+class Conflict(Exception):
+    """Too many concurrent writers changed the same object; the client may retry."""

@@ -54,26 +54,35 @@ def membership_object(record: AttributedRecord) -> dict[str, Any]:
     }
 
 
-def event_object(
-    event_id: str,
-    name: str,
-    user_id: str | None,
-    group_id: str | None,
-    time: str,
-    created_at: str,
-    attributes: dict[str, Any],
-) -> dict[str, Any]:
+class EventRecord(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def group_id(self) -> str | None: ...
+    @property
+    def time(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+def event_object(event: EventRecord) -> dict[str, Any]:
     return {
-        "id": event_id,
+        "id": event.id,
         "object": "event",
-        "attributes": attributes,
-        "created_at": created_at,
+        "attributes": event.attributes,
+        "created_at": event.created_at,
         "group": None,
-        "group_id": group_id,
-        "name": name,
-        "time": time,
+        "group_id": event.group_id,
+        "name": event.name,
+        "time": event.time,
         "user": None,
-        "user_id": user_id,
+        "user_id": event.user_id,
     }
 
 

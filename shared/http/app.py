@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import Conflict, InvalidInput
 from shared.http import conventions
 from shared.http.errors import ApiError, envelope
 from shared.http.listing import QueryParams
@@ -30,6 +30,10 @@ def create_app() -> APIGatewayRestResolver:
 
     def _invalid_input(error: InvalidInput) -> Response[Any]:
         return error_response(app, 400, "invalid_request", str(error))
+
+    def _conflict(_: Conflict) -> Response[Any]:
+        message = "Too many concurrent updates to this object; retry the request."
+        return error_response(app, 409, "conflict", message)
 
     def _not_found(_: NotFoundError) -> Response[Any]:
         event = app.current_event
@@ -51,6 +55,7 @@ def create_app() -> APIGatewayRestResolver:
 
     app.exception_handler(ApiError)(_api_error)
     app.exception_handler(InvalidInput)(_invalid_input)
+    app.exception_handler(Conflict)(_conflict)
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(Exception)(_unexpected)
     return app

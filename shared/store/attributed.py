@@ -22,7 +22,7 @@ from shared.domain.attributes import (
     apply_changes,
     needs_current_value,
 )
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import Conflict, InvalidInput
 from shared.store import dynamo
 
 ATTRIBUTE_PREFIX = "a#"
@@ -39,7 +39,7 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-class ConflictError(Exception):
+class ConflictError(Conflict):
     """Too many concurrent writers changed the same item; the client may retry."""
 
 

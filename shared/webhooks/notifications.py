@@ -69,17 +69,7 @@ def notifications_from_change(
         if old is not None:
             return []  # events are written once; only their creation is news
         event = event_from_item(new)
-        data = {
-            "object": event_object(
-                event.id,
-                event.name,
-                event.user_id,
-                event.group_id,
-                event.time,
-                event.created_at,
-                event.attributes,
-            )
-        }
+        data = {"object": event_object(event)}
         return [notification(f"event.tracked.{event.name}", data)]
     return []
 

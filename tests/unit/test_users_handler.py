@@ -211,3 +211,19 @@ def test_environments_never_see_each_others_users(call: Invoke, table: str) -> N
     assert other("GET", "/users")[1]["data"] == []
     other("DELETE", "/users/shared-id")
     assert call("GET", "/users/shared-id")[1]["attributes"] == {"secret": "mine"}
+
+
+def test_writers_that_keep_colliding_get_a_409(
+    call: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.store import attributed
+
+    def always_conflicts(*args: object, **kwargs: object) -> None:
+        raise attributed.ConflictError("version moved on every retry")
+
+    monkeypatch.setattr(attributed, "upsert", always_conflicts)
+    status, body = call(
+        "POST", "/users", body={"id": "u1", "attributes": {"tags": {"append": "a"}}}
+    )
+    assert status == 409
+    assert body["error"]["code"] == "conflict" and body["error"]["request_id"]
