@@ -1,17 +1,24 @@
-"""The Waymark stack for one stage: the table, the API, the cascade, and their monitoring."""
+"""The Waymark stack for one stage: the table, the API, the cascade, webhooks, monitoring."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack, Tags
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from constructs import Construct
 
 from infra.constructs.api import ApiConstruct
 from infra.constructs.cascade import CascadeConstruct
-from infra.constructs.monitoring import MonitoredFunction, MonitoringConstruct
+from infra.constructs.monitoring import (
+    WARNING,
+    MonitoredFunction,
+    MonitoredQueue,
+    MonitoringConstruct,
+    SuccessRate,
+)
 from infra.constructs.python_function import PythonFunction
 from infra.constructs.table import TableConstruct
+from infra.constructs.webhooks import DELIVERY_OUTCOMES, WebhooksConstruct
 
 PRODUCTION_STAGE = "prod"
 
@@ -41,6 +48,13 @@ class WaymarkStack(Stack):
         self.cascade = CascadeConstruct(
             self, "Cascade", table=self.table, removal_policy=removal_policy
         )
+        self.webhooks = WebhooksConstruct(
+            self,
+            "Webhooks",
+            table=self.table,
+            subscriptions_function=self.api.functions["webhook_subscriptions"],
+            removal_policy=removal_policy,
+        )
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
@@ -50,9 +64,41 @@ class WaymarkStack(Stack):
                 _watched(self.api.authorizer_function),
                 *(_watched(function) for function in self.api.functions.values()),
                 _watched(self.cascade.function, stream=True),
+                _watched(self.webhooks.dispatch, stream=True),
+                _watched(self.webhooks.delivery),
             ],
             table=self.table.table,
-            dead_letter_queues={"cascade": self.cascade.dead_letter_queue},
+            dead_letter_queues={
+                "cascade": self.cascade.dead_letter_queue,
+                "webhook-dispatch": self.webhooks.dispatch_failures,
+            },
+            queues=[
+                MonitoredQueue(
+                    name="webhook-delivery",
+                    queue=self.webhooks.queue,
+                    dead_letter_queue=self.webhooks.dead_letter_queue,
+                    # A fresh notification waiting this long means delivery is stuck. Retried
+                    # messages leave this metric after their third receive (SQS), and the first
+                    # retries come within a minute, unless a receiver's Retry-After asks more.
+                    max_message_age=Duration.hours(1),
+                    # Mostly a receiver that failed for 3 days (or a poison message): an
+                    # operator looks and resends, but it is not our outage.
+                    dead_letter_severity=WARNING,
+                )
+            ],
+            success_rates=[
+                SuccessRate(
+                    name="webhook-delivery",
+                    namespace=DELIVERY_OUTCOMES.namespace,
+                    service=DELIVERY_OUTCOMES.service,
+                    succeeded=DELIVERY_OUTCOMES.succeeded,
+                    failed=DELIVERY_OUTCOMES.failed,
+                    graphed=DELIVERY_OUTCOMES.graphed,
+                    # Receivers are other people's servers: a low rate is worth a look,
+                    # not a page.
+                    min_rate=80.0,
+                )
+            ],
             removal_policy=removal_policy,
         )
 

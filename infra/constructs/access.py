@@ -68,6 +68,13 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     ),
     # The cascade: queries what a deleted object owned (table, GSI1, GSI3), deletes in batches.
     "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
+    # Webhook dispatch: lists an environment's subscriptions (shared/store/webhooks.list_all,
+    # one Query of the table, no index). Everything else it does is SQS.
+    "webhook_dispatch": TableAccess(table_actions=(QUERY,)),
+    # Webhook delivery: reads the subscription (GetItem); records the attempt in the delivery
+    # log, the failing streak or success, and an automatic disable (all UpdateItem, which
+    # creates the log item when absent). No Query, no PutItem, no index.
+    "webhook_delivery": TableAccess(table_actions=(GET, UPDATE)),
 }
 
 

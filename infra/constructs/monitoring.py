@@ -1,9 +1,10 @@
 """Dashboards and alarms for operators (cdk-monitoring-constructs); alarms notify one topic.
 
 What is watched: the API (5xx, 4xx rate, latency), every function (errors, throttles,
-latency against its timeout), the cascade's stream (iterator age) and its dead-letter queue
-(any message is an alarm), and the table (system errors, throttling). Subscribe the topic
-(e-mail, chat, paging) per deployment; the stack only creates it.
+latency against its timeout), the stream consumers (iterator age), work queues (age of the
+oldest message) and dead-letter queues (any message is an alarm), success rates computed from
+the functions' own metrics (webhook deliveries), and the table (system errors, throttling).
+Subscribe the topic (e-mail, chat, paging) per deployment; the stack only creates it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import cdk_monitoring_constructs as mc
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -37,6 +39,7 @@ class MonitoringSettings:
     # Latency alarm at this share of the function's timeout (p99), before timeouts start.
     function_timeout_share: float = 0.8
     stream_iterator_age: Duration = field(default_factory=lambda: Duration.minutes(15))
+    success_rate_period: Duration = field(default_factory=lambda: Duration.minutes(15))
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,74 @@ class MonitoredFunction:
     function: lambda_.Function
     timeout: Duration
     stream: bool = False
+
+
+@dataclass(frozen=True)
+class MonitoredQueue:
+    """A work queue and its dead-letter queue.
+
+    The work queue alarms when its oldest message is older than `max_message_age` (consumers
+    stuck or far behind); the dead-letter queue alarms on any message, at `dead_letter_severity`.
+    """
+
+    name: str
+    queue: sqs.IQueue
+    dead_letter_queue: sqs.IQueue
+    max_message_age: Duration
+    dead_letter_severity: str = CRITICAL
+
+
+@dataclass(frozen=True)
+class SuccessRate:
+    """A success rate (%) from custom metrics (Powertools: namespace, `service` dimension).
+
+    rate = 100 * succeeded / (succeeded + sum(failed)), only for periods with at least
+    `min_samples` outcomes (a single failure in a quiet period is not a rate); it alarms below
+    `min_rate`. Outcomes that are neither (e.g. skipped) stay out of both sides.
+    """
+
+    name: str
+    namespace: str
+    service: str
+    succeeded: str
+    failed: tuple[str, ...]
+    min_rate: float
+    min_samples: int = 10
+    severity: str = WARNING
+    # Outcomes only graphed (not part of the rate), e.g. deliveries skipped.
+    graphed: tuple[str, ...] = ()
+
+    def metrics(self, period: Duration) -> dict[str, cloudwatch.Metric]:
+        """Expression id -> metric: "ok" for successes, "fail<i>" for each failure metric."""
+        names = {"ok": self.succeeded} | {f"fail{i}": n for i, n in enumerate(self.failed)}
+        return self._metrics(names, period)
+
+    def graphed_metrics(self, period: Duration) -> list[cloudwatch.Metric]:
+        """Every outcome, for the dashboard: the rate's own and the `graphed` ones."""
+        others = {f"other{i}": name for i, name in enumerate(self.graphed)}
+        return [*self.metrics(period).values(), *self._metrics(others, period).values()]
+
+    def _metrics(self, names: Mapping[str, str], period: Duration) -> dict[str, cloudwatch.Metric]:
+        return {
+            metric_id: cloudwatch.Metric(
+                namespace=self.namespace,
+                metric_name=name,
+                dimensions_map={"service": self.service},
+                statistic="Sum",
+                period=period,
+            )
+            for metric_id, name in names.items()
+        }
+
+    def expression(self, period: Duration) -> cloudwatch.MathExpression:
+        filled = {metric_id: f"FILL({metric_id}, 0)" for metric_id in self.metrics(period)}
+        outcomes = "(" + " + ".join(filled.values()) + ")"
+        return cloudwatch.MathExpression(
+            expression=(f"IF({outcomes} >= {self.min_samples}, 100 * {filled['ok']} / {outcomes})"),
+            using_metrics=dict(self.metrics(period)),
+            label=f"{self.name} success rate (%)",
+            period=period,
+        )
 
 
 class MonitoringConstruct(Construct):
@@ -63,6 +134,8 @@ class MonitoringConstruct(Construct):
         table: dynamodb.Table,
         dead_letter_queues: Mapping[str, sqs.IQueue],
         removal_policy: RemovalPolicy,
+        queues: Sequence[MonitoredQueue] = (),
+        success_rates: Sequence[SuccessRate] = (),
         settings: MonitoringSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -137,6 +210,10 @@ class MonitoringConstruct(Construct):
                     CRITICAL: mc.MaxMessageCountThreshold(max_message_count=0)
                 },
             )
+        for watched_queue in queues:
+            self._monitor_queue(watched_queue)
+        for rate in success_rates:
+            self._monitor_success_rate(rate, settings)
         self.facade.monitor_dynamo_table(
             table=table,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -179,4 +256,53 @@ class MonitoringConstruct(Construct):
             },
             add_latency_p99_alarm={WARNING: mc.LatencyThreshold(max_latency=slow)},
             add_max_iterator_age_alarm=iterator_alarm,
+        )
+
+    def _monitor_queue(self, watched: MonitoredQueue) -> None:
+        self.facade.monitor_sqs_queue_with_dlq(
+            queue=watched.queue,
+            dead_letter_queue=watched.dead_letter_queue,
+            human_readable_name=f"Queue: {watched.name}",
+            alarm_friendly_name=f"Queue-{watched.name}",
+            add_queue_max_message_age_alarm={
+                WARNING: mc.MaxMessageAgeThreshold(
+                    max_age_in_seconds=int(watched.max_message_age.to_seconds())
+                )
+            },
+            add_dead_letter_queue_max_size_alarm={
+                watched.dead_letter_severity: mc.MaxMessageCountThreshold(max_message_count=0)
+            },
+        )
+
+    def _monitor_success_rate(self, rate: SuccessRate, settings: MonitoringSettings) -> None:
+        self.facade.monitor_custom(
+            human_readable_name=f"{rate.name} success rate",
+            alarm_friendly_name=f"SuccessRate-{rate.name}",
+            metric_groups=[
+                mc.CustomMetricGroup(
+                    title=f"{rate.name}: success rate (%)",
+                    metrics=[
+                        mc.CustomMetricWithAlarm(
+                            metric=rate.expression(settings.success_rate_period),
+                            alarm_friendly_name=f"SuccessRate-{rate.name}",
+                            add_alarm={
+                                rate.severity: mc.CustomThreshold(
+                                    threshold=rate.min_rate,
+                                    comparison_operator=(
+                                        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+                                    ),
+                                    # No outcomes (or too few) is no news, not a bad rate.
+                                    treat_missing_data_override=(
+                                        cloudwatch.TreatMissingData.NOT_BREACHING
+                                    ),
+                                )
+                            },
+                        )
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title=f"{rate.name}: outcomes",
+                    metrics=list(rate.graphed_metrics(settings.success_rate_period)),
+                ),
+            ],
         )

@@ -15,6 +15,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
 
 from infra.app import build_app
 from infra.stack import WaymarkStack
@@ -47,6 +48,12 @@ class Synthesized:
             if function["Properties"]["Handler"] == handler
         ]
         return found
+
+    def logical_id(self, construct: IConstruct) -> str:
+        """The logical id of an L2 construct's CloudFormation resource (its default child)."""
+        resource = construct.node.default_child
+        assert isinstance(resource, cdk.CfnElement), construct.node.path
+        return self.stack.resolve(resource.logical_id)  # type: ignore[no-any-return]
 
     def policy_statements(self, role_id: str) -> list[dict[str, Any]]:
         """Every statement of every inline policy attached to a role."""

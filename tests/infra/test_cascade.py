@@ -12,14 +12,18 @@ from tests.infra.conftest import Synthesized
 
 
 def _mapping(dev: Synthesized) -> dict[str, Any]:
-    (mapping,) = dev.resources("AWS::Lambda::EventSourceMapping").values()
-    properties: dict[str, Any] = mapping["Properties"]
+    function_ref = {"Ref": dev.function_id(CASCADE.handler)}
+    (mapping,) = [
+        mapping["Properties"]
+        for mapping in dev.resources("AWS::Lambda::EventSourceMapping").values()
+        if mapping["Properties"]["FunctionName"] == function_ref
+    ]
+    properties: dict[str, Any] = mapping
     return properties
 
 
 def _queue_id(dev: Synthesized) -> str:
-    (queue_id,) = dev.resources("AWS::SQS::Queue")
-    return queue_id
+    return dev.logical_id(dev.stack.cascade.dead_letter_queue)
 
 
 def test_the_table_stream_triggers_the_cascade_function(dev: Synthesized) -> None:
@@ -61,7 +65,11 @@ def test_dead_letter_queue_is_encrypted_ssl_only_and_keeps_messages_14_days(
     queue = dev.template_json["Resources"][queue_id]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    (policy,) = dev.resources("AWS::SQS::QueuePolicy").values()
+    (policy,) = [
+        policy
+        for policy in dev.resources("AWS::SQS::QueuePolicy").values()
+        if policy["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -19,7 +19,7 @@ ALLOWED_ACKNOWLEDGEMENTS = {
     "AwsSolutions-L1": "runtime pinned to the Powertools layer's Python version",
     "AwsSolutions-APIG3": "WAF is a per-deployment cost decision",
     "AwsSolutions-COG4": "API keys via the Lambda authorizer, no Cognito users",
-    "AwsSolutions-SQS3": "the queue is itself the stream mapping's dead-letter destination",
+    "AwsSolutions-SQS3": "the queue is itself a dead-letter destination (mapping or redrive)",
     (
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AmazonAPIGatewayPushToCloudWatchLogs]"

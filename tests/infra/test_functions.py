@@ -16,10 +16,17 @@ from infra.constructs.python_function import (
     SourceCopyBundler,
     function_code,
 )
+from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from tests.infra.conftest import Synthesized
 
-ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (*API_FUNCTIONS, AUTHORIZER, CASCADE)
+ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
+    *API_FUNCTIONS,
+    AUTHORIZER,
+    CASCADE,
+    WEBHOOK_DISPATCH,
+    WEBHOOK_DELIVERY,
+)
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
     r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+$"
@@ -45,7 +52,9 @@ def _function(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
     return properties
 
 
-def test_one_function_per_route_entry_the_authorizer_and_the_cascade(dev: Synthesized) -> None:
+def test_one_function_per_route_entry_the_authorizer_cascade_and_webhooks(
+    dev: Synthesized,
+) -> None:
     handlers = {
         function["Properties"]["Handler"]
         for function in dev.resources("AWS::Lambda::Function").values()
@@ -63,6 +72,20 @@ def test_runtime_architecture_tracing_and_layer(dev: Synthesized, route: Functio
     assert POWERTOOLS_LAYER.match(_join(layer)), _join(layer)
 
 
+def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
+    """The webhook queue URLs a function is given (a queue's Ref is its URL)."""
+    webhooks = dev.stack.webhooks
+    queue = {"WEBHOOK_QUEUE_URL": {"Ref": dev.logical_id(webhooks.queue)}}
+    dead_letters = {
+        "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": dev.logical_id(webhooks.dead_letter_queue)}
+    }
+    return {
+        "webhook_subscriptions": queue,
+        WEBHOOK_DISPATCH.name: queue,
+        WEBHOOK_DELIVERY.name: queue | dead_letters,
+    }.get(route.name, {})
+
+
 @pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
 def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
     (table_id,) = dev.resources("AWS::DynamoDB::Table")
@@ -71,6 +94,7 @@ def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
         "POWERTOOLS_SERVICE_NAME": route.name,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LOG_LEVEL": "INFO",
+        **_queue_urls(dev, route),
     }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from infra.constructs.access import READ_WRITE, TableAccess, access_for
 from infra.constructs.cascade import CASCADE
+from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from shared.store import schema
 from tests.infra.conftest import Synthesized
@@ -19,7 +20,13 @@ STREAM_READ_ACTIONS = {
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
 }
-ALL_FUNCTIONS = (*API_FUNCTIONS, AUTHORIZER, CASCADE)
+ALL_FUNCTIONS = (
+    *API_FUNCTIONS,
+    AUTHORIZER,
+    CASCADE,
+    WEBHOOK_DISPATCH,
+    WEBHOOK_DELIVERY,
+)
 
 # What each function may do, written out (not read from infra/constructs/access.py), so a
 # widened grant fails here: "table" = the table's items, "index" = every GSI.
@@ -73,6 +80,20 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "index": {"dynamodb:Query"},
     },
+    # shared/store/webhooks.list_all: one Query of the table.
+    "webhook_dispatch": {"table": {"dynamodb:Query"}},
+    # get (GetItem); record_attempt, mark_success, mark_failure, disable (UpdateItem).
+    "webhook_delivery": {"table": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+}
+STREAM_CONSUMERS = {CASCADE.name, WEBHOOK_DISPATCH.name}
+# What the CDK grants a stream mapping's on-failure queue (SqsDlq) and an SQS event source.
+DLQ_DESTINATION = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+SQS_CONSUMER = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
 }
 
 
@@ -182,12 +203,12 @@ def test_a_table_access_grants_something() -> None:
         TableAccess(table_actions=())
 
 
-def test_only_the_cascade_reads_the_stream(dev: Synthesized) -> None:
+def test_only_the_stream_consumers_read_the_stream(dev: Synthesized) -> None:
     stream_arn = {"Fn::GetAtt": [next(iter(dev.resources("AWS::DynamoDB::Table"))), "StreamArn"]}
     for route in ALL_FUNCTIONS:
         statements = _dynamodb_statements(dev, route)
         stream = [s for s in statements if _actions(s) & STREAM_READ_ACTIONS]
-        if route.name != CASCADE.name:
+        if route.name not in STREAM_CONSUMERS:
             assert stream == [], route.name
             continue
         (statement,) = stream
@@ -200,7 +221,7 @@ def test_only_actions_without_resource_level_permissions_use_a_wildcard(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
     # ListStreams (the stream mapping's) has no resource-level permissions, like X-Ray.
-    allowed = XRAY_ACTIONS | ({"dynamodb:ListStreams"} if route is CASCADE else set())
+    allowed = XRAY_ACTIONS | ({"dynamodb:ListStreams"} if route.name in STREAM_CONSUMERS else set())
     for statement in dev.policy_statements(_role_id(dev, route)):
         if "*" in _resources(statement):
             assert _resources(statement) == ["*"]
@@ -215,3 +236,51 @@ def test_no_scan_or_table_management_anywhere(dev: Synthesized) -> None:
     for policy in dev.resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             assert not _actions(statement) & forbidden
+
+
+def _queue_grants(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]:
+    """Queue logical id -> the SQS actions the function's role has on it."""
+    grants: dict[str, set[str]] = {}
+    for statement in dev.policy_statements(_role_id(dev, route)):
+        actions = {action for action in _actions(statement) if action.startswith("sqs:")}
+        if not actions:
+            continue
+        for resource in _resources(statement):
+            queue_id, attribute = resource["Fn::GetAtt"]
+            assert attribute == "Arn"
+            assert dev.template_json["Resources"][queue_id]["Type"] == "AWS::SQS::Queue"
+            grants.setdefault(queue_id, set()).update(actions)
+    return grants
+
+
+def _expected_queue_grants(dev: Synthesized) -> dict[str, dict[str, set[str]]]:
+    webhooks = dev.stack.webhooks
+    delivery_queue = dev.logical_id(webhooks.queue)
+    return {
+        CASCADE.name: {dev.logical_id(dev.stack.cascade.dead_letter_queue): DLQ_DESTINATION},
+        # Enqueues (SendMessageBatch is authorized as SendMessage); parks failed records.
+        WEBHOOK_DISPATCH.name: {
+            delivery_queue: {"sqs:SendMessage"},
+            dev.logical_id(webhooks.dispatch_failures): DLQ_DESTINATION,
+        },
+        # Consumes (ChangeMessageVisibility is also its postponement); parks on the DLQ.
+        WEBHOOK_DELIVERY.name: {
+            delivery_queue: SQS_CONSUMER,
+            dev.logical_id(webhooks.dead_letter_queue): {"sqs:SendMessage"},
+        },
+        # Test notifications, resends, recoveries.
+        "webhook_subscriptions": {delivery_queue: {"sqs:SendMessage"}},
+    }
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_each_function_gets_exactly_its_sqs_actions(dev: Synthesized, route: FunctionRoute) -> None:
+    assert _queue_grants(dev, route) == _expected_queue_grants(dev).get(route.name, {})
+
+
+def test_no_role_may_purge_or_manage_queues(dev: Synthesized) -> None:
+    allowed = DLQ_DESTINATION | SQS_CONSUMER
+    for policy in dev.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            sqs_actions = {a for a in _actions(statement) if a.startswith("sqs:")}
+            assert sqs_actions <= allowed, statement
