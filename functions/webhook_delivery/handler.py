@@ -25,7 +25,9 @@ from shared.services.delivery import RetryLater, deliver
 
 logger = Logger()
 metrics = Metrics(namespace="Waymark", service="webhook_delivery")
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# A receiver that is down fails every message of a batch: that is routine, not an error of
+# this function, so the batch reports its failures instead of raising.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 async def handle_record(record: SQSRecord) -> None:

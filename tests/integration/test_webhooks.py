@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -144,11 +145,13 @@ def test_a_receiver_down_for_a_while_gets_it_later_with_the_same_id(
         flaky.stop()
 
 
-def test_a_receiver_down_past_the_window_is_dead_lettered_and_recorded(
+def test_a_receiver_down_past_the_window_is_dead_lettered_recorded_and_recoverable(
     api, compressed_backoff: float
 ) -> None:
     down = Receiver(behaviour=lambda n: 503).start()
     try:
+        # Notifications are timed by their stream record, which DynamoDB rounds to the second.
+        since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
         subscription = subscribe(api, down.url, ["user"])
         api.request("POST", "/users", json={"id": "u1"})
         dead = wait_for_status(api, subscription["id"], "dead")
@@ -165,8 +168,37 @@ def test_a_receiver_down_past_the_window_is_dead_lettered_and_recorded(
         )
         ids = [DeliveryMessage.from_json(m["Body"]).delivery_id for m in parked]
         assert dead["id"] in ids
+
+        # The receiver is back: recovery resends what failed, with the same notification id.
+        down.behaviour = lambda n: 200
+        attempts_before = len(down.received)
+        recovered = api.request(
+            "POST", f"/webhook_subscriptions/{subscription['id']}/recover", json={"since": since}
+        )
+        assert recovered.status == 200 and recovered.json()["resent_count"] == 1
+        got = down.wait_for(lambda got: len(got) > attempts_before)
+        assert got[-1].json()["id"] == got[0].json()["id"]
+        assert wait_for_status(api, subscription["id"], "succeeded")["id"] == dead["id"]
     finally:
         down.stop()
+
+
+def test_a_test_notification_reaches_only_that_subscription(api, receiver: Receiver) -> None:
+    other = Receiver().start()
+    try:
+        subscription = subscribe(api, receiver.url, ["user"])
+        subscribe(api, other.url, ["*"])
+        sent = api.request("POST", f"/webhook_subscriptions/{subscription['id']}/test")
+        assert sent.status == 200
+        [request] = receiver.wait_for(lambda got: len(got) == 1)
+        assert request.json()["topic"] == "webhook.test"
+        verify_userflow_signature(
+            request.body, request.headers["Userflow-Signature"], subscription["secret"]
+        )
+        time.sleep(1.0)
+        assert other.received == []
+    finally:
+        other.stop()
 
 
 def _message(api: Any, subscription_id: str, notification_id: str) -> dict[str, Any]:

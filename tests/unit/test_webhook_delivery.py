@@ -210,3 +210,30 @@ def test_deleted_subscriptions_are_skipped_and_garbage_is_parked(
     ]
     assert [m["Body"] for m in parked] == ["{not json"]
     assert receiver.sent == []
+
+
+def test_a_batch_that_fails_entirely_reports_its_failures_instead_of_raising(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.webhook_delivery.handler import lambda_handler
+
+    subscription = subscribe(environment)
+    monkeypatch.setattr(sender, "post", FakeReceiver(DOWN, DOWN))
+    monkeypatch.setattr(queue, "postpone", lambda handle, delay: None)
+    records = [
+        {
+            "messageId": notification_id,
+            "receiptHandle": "handle",
+            "body": message_for(
+                environment,
+                subscription.id,
+                notification_id=notification_id,
+                delivery_id=delivery_id_for(notification_id, subscription.id),
+            ).to_json(),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSource": "aws:sqs",
+        }
+        for notification_id in ("n1", "n2")
+    ]
+    result = lambda_handler({"Records": records}, None)  # a receiver outage is no crash
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["n1", "n2"]
