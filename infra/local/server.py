@@ -179,7 +179,11 @@ class Worker:
                     str(response_write),
                 ],
                 cwd=REPO_ROOT,
-                env=dict(env if env is not None else os.environ),
+                # Like the stack: each function logs under its own service name.
+                env={
+                    "POWERTOOLS_SERVICE_NAME": route.name,
+                    **(env if env is not None else os.environ),
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=output,  # the handler's logs; None: the server's own stdout/stderr
                 stderr=output,
