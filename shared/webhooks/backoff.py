@@ -34,8 +34,8 @@ def retry_delay(
 
     Attempt n waits between 5 * 2**(n-1) and twice that (jitter spreads retries of many
     deliveries that failed together), at most 12 hours. A receiver's Retry-After is honoured
-    when it asks for longer than that (up to the 12-hour cap). Past the 3-day window from
-    `first_attempt_at` there is no next attempt.
+    when it asks for longer than that (up to the 12-hour cap). No attempt is later than 3 days
+    after `first_attempt_at`: the last one comes at the end of that window, then none.
     """
     if attempt < 1:
         raise ValueError(f"attempt must be 1 or more, not {attempt}")
@@ -46,9 +46,11 @@ def retry_delay(
     delay = min(base * (1.0 + rng.random()), cap)
     if retry_after is not None and not math.isnan(retry_after):
         delay = max(delay, min(retry_after * scale, cap))
-    if now + delay > first_attempt_at + DELIVERY_WINDOW.total_seconds() * scale:
+    # The last retry lands at the window's end rather than being skipped for being too late.
+    remaining = first_attempt_at + DELIVERY_WINDOW.total_seconds() * scale - now
+    if remaining <= 0:
         return None
-    return delay
+    return min(delay, remaining)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
