@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from shared.domain.attributes import AttributeChange
-from shared.domain.errors import InvalidInput
 from shared.store import attributed, keys
 from shared.store.attributed import Record
-from shared.store.pages import Page, query_page
+from shared.store.pages import Page, creation_order_page
 
 
 def get(environment_id: str, group_id: str) -> Record | None:
@@ -31,21 +32,14 @@ def upsert(environment_id: str, group_id: str, changes: list[AttributeChange]) -
 def list_page(
     environment_id: str, *, limit: int, descending: bool, starting_after: str | None
 ) -> Page[Record]:
-    start_key = None
-    if starting_after is not None:
-        anchor = get(environment_id, starting_after)
-        if anchor is None:
-            raise InvalidInput(f"Invalid `starting_after`: no group with id {starting_after!r}.")
-        start_key = {
-            **keys.group(environment_id, anchor.id),
-            "GSI1PK": keys.groups_listing(environment_id),
-            "GSI1SK": keys.created_order(anchor.created_at, anchor.id),
-        }
-    page = query_page(
+    page = creation_order_page(
         index="GSI1",
         partition=keys.groups_listing(environment_id),
         limit=limit,
         descending=descending,
-        start_key=start_key,
+        starting_after=starting_after,
+        load=partial(get, environment_id),
+        table_key=partial(keys.group, environment_id),
+        what="group",
     )
     return Page(items=[attributed.record_from_item(i) for i in page.items], has_more=page.has_more)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from shared.store import dynamo
+from shared.domain.errors import InvalidInput
+from shared.store import dynamo, keys
 
 T = TypeVar("T")
 
@@ -14,6 +16,43 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     has_more: bool
+
+
+class Anchor(Protocol):
+    """The object a page resumes after (`starting_after`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+
+
+def creation_order_page(
+    *,
+    index: str,
+    partition: str,
+    limit: int,
+    descending: bool,
+    starting_after: str | None,
+    load: Callable[[str], Anchor | None],
+    table_key: Callable[[str], dict[str, str]],
+    what: str,
+) -> Page[dict[str, Any]]:
+    """A page of an index sorted by `keys.created_order`, resuming after the object with id
+    `starting_after` (loaded to learn its creation time; a 400 when it does not exist)."""
+    start_key = None
+    if starting_after is not None:
+        anchor = load(starting_after)
+        if anchor is None:
+            raise InvalidInput(f"Invalid `starting_after`: no {what} with id {starting_after!r}.")
+        start_key = {
+            **table_key(anchor.id),
+            f"{index}PK": partition,
+            f"{index}SK": keys.created_order(anchor.created_at, anchor.id),
+        }
+    return query_page(
+        index=index, partition=partition, limit=limit, descending=descending, start_key=start_key
+    )
 
 
 def query_page(

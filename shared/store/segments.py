@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.clock import now_iso
-from shared.domain.errors import InvalidInput
 from shared.ids import new_id
 from shared.store import dynamo, keys
-from shared.store.pages import Page, query_page
+from shared.store.pages import Page, creation_order_page
 
 
 @dataclass(frozen=True)
@@ -102,21 +102,14 @@ def delete(environment_id: str, segment_id: str) -> None:
 def list_page(
     environment_id: str, *, limit: int, descending: bool, starting_after: str | None
 ) -> Page[Segment]:
-    start_key = None
-    if starting_after is not None:
-        anchor = get(environment_id, starting_after)
-        if anchor is None:
-            raise InvalidInput(f"Invalid `starting_after`: no segment with id {starting_after!r}.")
-        start_key = {
-            **keys.segment(environment_id, anchor.id),
-            "GSI1PK": keys.segments_listing(environment_id),
-            "GSI1SK": keys.created_order(anchor.created_at, anchor.id),
-        }
-    page = query_page(
+    page = creation_order_page(
         index="GSI1",
         partition=keys.segments_listing(environment_id),
         limit=limit,
         descending=descending,
-        start_key=start_key,
+        starting_after=starting_after,
+        load=partial(get, environment_id),
+        table_key=partial(keys.segment, environment_id),
+        what="segment",
     )
     return Page(items=[_segment(i) for i in page.items], has_more=page.has_more)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from shared.domain.attributes import AttributeChange, Operation
-from shared.domain.errors import InvalidInput
 from shared.store import attributed, keys
 from shared.store.attributed import Expression, Record
-from shared.store.pages import Page, query_page
+from shared.store.pages import Page, creation_order_page
 
 EMAIL_ATTRIBUTE = "email"
 
@@ -60,17 +61,14 @@ def list_page(
         index, partition = "GSI1", keys.users_listing(environment_id)
     else:
         index, partition = "GSI2", keys.users_by_email(environment_id, email)
-    start_key = None
-    if starting_after is not None:
-        anchor = get(environment_id, starting_after)
-        if anchor is None:
-            raise InvalidInput(f"Invalid `starting_after`: no user with id {starting_after!r}.")
-        start_key = {
-            **keys.user(environment_id, anchor.id),
-            f"{index}PK": partition,
-            f"{index}SK": keys.created_order(anchor.created_at, anchor.id),
-        }
-    page = query_page(
-        index=index, partition=partition, limit=limit, descending=descending, start_key=start_key
+    page = creation_order_page(
+        index=index,
+        partition=partition,
+        limit=limit,
+        descending=descending,
+        starting_after=starting_after,
+        load=partial(get, environment_id),
+        table_key=partial(keys.user, environment_id),
+        what="user",
     )
     return Page(items=[attributed.record_from_item(i) for i in page.items], has_more=page.has_more)
