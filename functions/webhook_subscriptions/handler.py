@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from shared.clock import format_timestamp, now_iso
 from shared.domain.objects import deleted_object
@@ -18,6 +17,13 @@ from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
+from shared.http.models import (
+    Body,
+    RecoverBody,
+    RotateSecretBody,
+    WebhookSubscriptionBody,
+    WebhookSubscriptionPatchBody,
+)
 from shared.ids import new_id
 from shared.settings import get_settings
 from shared.store import webhooks
@@ -40,41 +46,9 @@ DELIVERIES_LIST = ListSpec(
 )
 NO_PARAMETERS: frozenset[str] = frozenset()
 TEST_TOPIC = "webhook.test"
-DEFAULT_GRACE_SECONDS = 86_400
-MAX_GRACE_SECONDS = 7 * 86_400
 
 BASE = "/webhook_subscriptions"
 ONE = f"{BASE}/<webhook_subscription_id>"
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CreateBody(_Body):
-    # Types are checked by the webhook rules (topics, addresses), whose errors name the field.
-    api_version: Any = None
-    topics: Any
-    url: Any
-    standard_webhooks: StrictBool = False
-
-
-class PatchBody(_Body):
-    api_version: Any = None
-    topics: Any = None
-    url: Any = None
-    disabled: StrictBool | None = None
-    standard_webhooks: StrictBool | None = None
-
-
-class RotateSecretBody(_Body):
-    grace_period_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS)] = (
-        DEFAULT_GRACE_SECONDS
-    )
-
-
-class RecoverBody(_Body):
-    since: StrictStr
 
 
 def _object(subscription: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
@@ -187,7 +161,7 @@ def _send(messages: list[DeliveryMessage]) -> list[Delivery]:
 @app.post(BASE)
 def create_subscription() -> dict[str, Any]:
     _no_parameters()
-    body = parse_model(CreateBody, json_body(app))
+    body = parse_model(WebhookSubscriptionBody, json_body(app))
     subscription = webhooks.create(
         environment_id(app),
         api_version=_api_version(API_VERSION if body.api_version is None else body.api_version),
@@ -207,7 +181,7 @@ def get_subscription(webhook_subscription_id: str) -> dict[str, Any]:
 @app.patch(ONE)
 def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
     _no_parameters()
-    body = parse_model(PatchBody, json_body(app))
+    body = parse_model(WebhookSubscriptionPatchBody, json_body(app))
     for name in sorted(body.model_fields_set):
         if getattr(body, name) is None:
             raise BadRequest(f"Invalid `{name}`: must not be null (leave it out to keep it).")
@@ -272,7 +246,7 @@ def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
 def send_test(webhook_subscription_id: str) -> dict[str, Any]:
     """A `webhook.test` notification to this subscription only, whatever its topics."""
     _no_parameters()
-    parse_model(_Body, _optional_body())
+    parse_model(Body, _optional_body())  # an empty object: any field is a 400
     subscription = _enabled(webhook_subscription_id)
     notification = Notification(
         id=new_id(),
@@ -327,7 +301,7 @@ def get_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, An
 def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
     """Sends the notification again as first sent, with a new 3-day retry window."""
     _no_parameters()
-    parse_model(_Body, _optional_body())
+    parse_model(Body, _optional_body())  # an empty object: any field is a 400
     _enabled(webhook_subscription_id)
     delivery = _delivery(webhook_subscription_id, delivery_id)
     (resent,) = _send([_message(webhook_subscription_id, delivery)])

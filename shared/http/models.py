@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    model_validator,
+)
 
 MAX_GROUPS_PER_UPSERT = 100
 
@@ -84,3 +92,34 @@ class SegmentBody(Body):
 class SegmentPatchBody(Body):
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     condition: dict[str, Any] | None = None
+
+
+# Webhook subscriptions: a rotation's grace period, one day by default, at most a week.
+DEFAULT_GRACE_SECONDS = 86_400
+MAX_GRACE_SECONDS = 7 * 86_400
+
+
+class WebhookSubscriptionBody(Body):
+    # Types are checked by the webhook rules (topics, addresses), whose errors name the field.
+    api_version: Any = None
+    topics: Any
+    url: Any
+    standard_webhooks: StrictBool = False
+
+
+class WebhookSubscriptionPatchBody(Body):
+    api_version: Any = None
+    topics: Any = None
+    url: Any = None
+    disabled: StrictBool | None = None
+    standard_webhooks: StrictBool | None = None
+
+
+class RotateSecretBody(Body):
+    grace_period_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS)] = (
+        DEFAULT_GRACE_SECONDS
+    )
+
+
+class RecoverBody(Body):
+    since: StrictStr
