@@ -9,17 +9,15 @@ on a queue an operator can inspect: a purge job is idempotent, so it can be repl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.cascade.handler import PURGE_FILTER
 from infra.constructs.access import access_for
+from infra.constructs.consumers import encrypted_queue, stream_source
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -57,12 +55,10 @@ class CascadeConstruct(Construct):
         super().__init__(scope, construct_id)
         settings = settings or CascadeSettings()
 
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = encrypted_queue(
             self,
             "FailedRecords",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=settings.dlq_retention,
+            retention=settings.dlq_retention,
             removal_policy=removal_policy,
         )
         self.function = PythonFunction(
@@ -74,17 +70,14 @@ class CascadeConstruct(Construct):
             settings=FunctionSettings(timeout=settings.timeout),
         )
         table.grant(self.function.role, access_for(CASCADE.name))
-        self.event_source = sources.DynamoEventSource(
+        self.event_source = stream_source(
             table.table,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            record_filter=PURGE_FILTER,
+            failures=self.dead_letter_queue,
             batch_size=settings.batch_size,
             max_batching_window=settings.max_batching_window,
-            bisect_batch_on_error=True,
             retry_attempts=settings.retry_attempts,
             max_record_age=settings.max_record_age,
-            report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(self.dead_letter_queue),
-            filters=[{"pattern": json.dumps(PURGE_FILTER)}],
         )
         self.function.function.add_event_source(self.event_source)
         self._acknowledge()

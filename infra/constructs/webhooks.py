@@ -19,18 +19,17 @@ addresses itself, shared/webhooks/addresses.py).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.webhook_dispatch.handler import DISPATCH_FILTER
 from infra.constructs.access import access_for
+from infra.constructs.consumers import encrypted_queue, stream_source
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -119,32 +118,26 @@ class WebhooksConstruct(Construct):
         self.settings = settings
         table_name = table.table.table_name
 
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = encrypted_queue(
             self,
             "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=settings.dead_letter_retention,
+            retention=settings.dead_letter_retention,
             removal_policy=removal_policy,
         )
-        self.queue = sqs.Queue(
+        self.queue = encrypted_queue(
             self,
             "DeliveryQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=settings.queue_retention,
+            retention=settings.queue_retention,
+            removal_policy=removal_policy,
             visibility_timeout=settings.queue_visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=settings.max_receive_count
             ),
-            removal_policy=removal_policy,
         )
-        self.dispatch_failures = sqs.Queue(
+        self.dispatch_failures = encrypted_queue(
             self,
             "DispatchFailures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=settings.dead_letter_retention,
+            retention=settings.dead_letter_retention,
             removal_policy=removal_policy,
         )
 
@@ -162,20 +155,16 @@ class WebhooksConstruct(Construct):
         )
         table.grant(self.dispatch.role, access_for(WEBHOOK_DISPATCH.name))
         self._grant(self.dispatch.role, [SEND], self.queue)
-        self.dispatch_source = sources.DynamoEventSource(
+        # Re-reading a record (TRIM_HORIZON, retries) is harmless: its notification ids derive
+        # from the stream record, so receivers de-duplicate a replay.
+        self.dispatch_source = stream_source(
             table.table,
-            # TRIM_HORIZON, as the cascade: when the mapping is created (or recreated) no change
-            # made meanwhile is skipped. Re-reading a record is harmless: its notification ids
-            # derive from the stream record, so receivers de-duplicate a replay.
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            record_filter=DISPATCH_FILTER,
+            failures=self.dispatch_failures,
             batch_size=settings.dispatch_batch_size,
             max_batching_window=settings.dispatch_batching_window,
-            bisect_batch_on_error=True,
             retry_attempts=settings.dispatch_retry_attempts,
             max_record_age=settings.dispatch_max_record_age,
-            report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(self.dispatch_failures),
-            filters=[{"pattern": json.dumps(DISPATCH_FILTER)}],
         )
         self.dispatch.function.add_event_source(self.dispatch_source)
 

@@ -1,0 +1,63 @@
+"""Building blocks shared by the stream and queue consumers (cascade, webhooks): how a queue is
+secured, and how a function reads the table's stream. Decided once, so every consumer gets the
+same guarantees."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+
+def encrypted_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: Duration,
+    removal_policy: RemovalPolicy,
+    **options: Any,
+) -> sqs.Queue:
+    """An SQS queue encrypted at rest (SQS-managed keys) that refuses plain-HTTP access."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=retention,
+        removal_policy=removal_policy,
+        **options,
+    )
+
+
+def stream_source(
+    table: dynamodb.ITable,
+    *,
+    record_filter: dict[str, Any],
+    failures: sqs.IQueue,
+    batch_size: int,
+    max_batching_window: Duration,
+    retry_attempts: int,
+    max_record_age: Duration,
+) -> sources.DynamoEventSource:
+    """The table stream as a consumer reads it: only records matching the handler's filter,
+    from TRIM_HORIZON (a mapping created or recreated skips no change), per-record failures
+    reported, a failing batch split to isolate the bad record, bounded retries, and what still
+    fails parked on `failures`."""
+    return sources.DynamoEventSource(
+        table,
+        starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+        batch_size=batch_size,
+        max_batching_window=max_batching_window,
+        bisect_batch_on_error=True,
+        retry_attempts=retry_attempts,
+        max_record_age=max_record_age,
+        report_batch_item_failures=True,
+        on_failure=sources.SqsDlq(failures),
+        filters=[{"pattern": json.dumps(record_filter)}],
+    )
