@@ -82,3 +82,30 @@ def _from_decimals(value: Any) -> Any:
 def is_conditional_failure(error: Exception) -> bool:
     code = getattr(error, "response", {}).get("Error", {}).get("Code")
     return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+def update_existing(
+    key: dict[str, str], changes: Item, removals: tuple[str, ...] = ()
+) -> Item | None:
+    """Set `changes` (and remove `removals`) on an item that exists; returns the item as it
+    now is, or None when there is no such item (nothing is created)."""
+    from botocore.exceptions import ClientError
+
+    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+    if removals:
+        expression += " REMOVE " + ", ".join(f"#{k}" for k in removals)
+    try:
+        result = client().update_item(
+            TableName=table_name(),
+            Key=to_item(key),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={f"#{k}": k for k in (*changes, *removals)},
+            ExpressionAttributeValues=to_item({f":{k}": v for k, v in changes.items()}),
+            ConditionExpression="attribute_exists(PK)",
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return None
+        raise
+    return from_item(result["Attributes"])

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.clock import now_iso
 from shared.ids import new_id
 from shared.store import dynamo, keys
@@ -76,21 +74,8 @@ def update(
         changes["name"] = name
     if condition is not None:
         changes["condition"] = json.dumps(condition)
-    try:
-        result = dynamo.client().update_item(
-            TableName=dynamo.table_name(),
-            Key=dynamo.to_item(keys.segment(environment_id, segment_id)),
-            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
-            ExpressionAttributeNames={f"#{k}": k for k in changes},
-            ExpressionAttributeValues=dynamo.to_item({f":{k}": v for k, v in changes.items()}),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as error:
-        if dynamo.is_conditional_failure(error):
-            return None
-        raise
-    return _segment(dynamo.from_item(result["Attributes"]))
+    item = dynamo.update_existing(keys.segment(environment_id, segment_id), changes)
+    return _segment(item) if item is not None else None
 
 
 def delete(environment_id: str, segment_id: str) -> None:

@@ -170,24 +170,10 @@ def _update(
     changes: dict[str, Any],
     removals: tuple[str, ...] = (),
 ) -> Subscription | None:
-    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
-    if removals:
-        expression += " REMOVE " + ", ".join(f"#{k}" for k in removals)
-    try:
-        result = dynamo.client().update_item(
-            TableName=dynamo.table_name(),
-            Key=dynamo.to_item(keys.webhook_subscription(environment_id, subscription_id)),
-            UpdateExpression=expression,
-            ExpressionAttributeNames={f"#{k}": k for k in (*changes, *removals)},
-            ExpressionAttributeValues=dynamo.to_item({f":{k}": v for k, v in changes.items()}),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as error:
-        if dynamo.is_conditional_failure(error):
-            return None
-        raise
-    return _subscription(dynamo.from_item(result["Attributes"]))
+    item = dynamo.update_existing(
+        keys.webhook_subscription(environment_id, subscription_id), changes, removals
+    )
+    return _subscription(item) if item is not None else None
 
 
 def delete(environment_id: str, subscription_id: str) -> None:
