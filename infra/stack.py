@@ -66,6 +66,7 @@ class WaymarkStack(Stack):
                 _watched(self.cascade.function, stream=True),
                 _watched(self.webhooks.dispatch, stream=True),
                 _watched(self.webhooks.delivery),
+                _watched(self.webhooks.probe),
             ],
             table=self.table.table,
             dead_letter_queues={

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+DEFAULT_SUBSCRIPTION_LIMIT = 100
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,6 +24,12 @@ class Settings:
     webhooks_allow_loopback: bool
     # Tests only: multiplies the retry schedule and the 3-day window (never set in AWS).
     webhook_backoff_scale: float
+    # The S3 bucket holding notification bodies too large to travel in a queue message.
+    webhook_bodies_bucket: str | None
+    # Set only off AWS: the S3 endpoint of the local stack (moto server).
+    s3_endpoint_url: str | None
+    # How many webhook subscriptions one environment may have.
+    webhook_subscription_limit: int
 
 
 @lru_cache(maxsize=1)
@@ -35,4 +43,9 @@ def get_settings() -> Settings:
         sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or None,
         webhooks_allow_loopback=os.environ.get("WAYMARK_WEBHOOKS_ALLOW_LOOPBACK") == "1",
         webhook_backoff_scale=float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1.0),
+        webhook_bodies_bucket=os.environ.get("WEBHOOK_BODIES_BUCKET") or None,
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+        webhook_subscription_limit=int(
+            os.environ.get("WEBHOOK_SUBSCRIPTION_LIMIT") or DEFAULT_SUBSCRIPTION_LIMIT
+        ),
     )

@@ -3,12 +3,16 @@
 Messages of a batch are delivered concurrently, so one receiver that hangs for 15 s does not
 hold the others. A failed attempt makes its message invisible for the backoff delay and is
 reported as a batch item failure, so SQS keeps it; past the 3-day window it is parked in the
-dead-letter queue instead. Nothing is removed from the queue before its outcome is recorded.
+dead-letter queue instead. A receiver that keeps failing has its notifications moved to its
+own backlog (shared/services/delivery.py), off this queue. Nothing is removed from the queue
+before its outcome is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -25,28 +29,41 @@ from shared.services.delivery import RetryLater, deliver
 
 logger = Logger()
 metrics = Metrics(namespace="Waymark", service="webhook_delivery")
-# A receiver that is down fails every message of a batch: that is routine, not an error of
-# this function, so the batch reports its failures instead of raising.
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Lambda runs one invocation per container at a time; the local stack runs several on threads
+# of one process, like several containers, and Powertools' metric set is one per process.
+_metrics_lock = threading.Lock()
 
 
-async def handle_record(record: SQSRecord) -> None:
+async def handle_record(record: SQSRecord, outcomes: Counter[str]) -> None:
     attempt = int(record.attributes.approximate_receive_count or "1")
     try:
         result = await asyncio.to_thread(deliver, record.body, record.receipt_handle, attempt)
     except RetryLater as retry:
-        metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
-        logger.info("Delivery failed; retrying later", extra=retry.details)
+        waiting = "waiting_seconds" in retry.details
+        outcomes["DeliveryWaiting" if waiting else "DeliveryFailed"] += 1
+        if not waiting:
+            logger.info("Delivery failed; retrying later", extra=retry.details)
         raise
-    metrics.add_metric(name=f"Delivery{result.title()}", unit=MetricUnit.Count, value=1)
+    outcomes[f"Delivery{result.title()}"] += 1
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    outcomes: Counter[str] = Counter()
+
+    async def handle(record: SQSRecord) -> None:
+        await handle_record(record, outcomes)
+
+    # A receiver that is down fails every message of a batch: that is routine, not an error
+    # of this function, so the batch reports its failures instead of raising.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:
         response = async_process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
+            event=event, record_handler=handle, processor=processor, context=context
         )
     finally:
-        if metrics.metric_set:  # an empty flush only warns
-            metrics.flush_metrics()
+        with _metrics_lock:
+            for name, count in outcomes.items():
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+            if metrics.metric_set:  # an empty flush only warns
+                metrics.flush_metrics()
     return dict(response)

@@ -3,12 +3,14 @@
 A record's notifications are derived from its old and new images only, and their ids from
 the stream record, so a replayed batch enqueues the same notifications again (receivers
 de-duplicate by id). A record that fails is reported alone and retried by the event source
-mapping; the rest of the batch moves on.
+mapping; the rest of the batch moves on. Subscriptions are read afresh for every batch
+(shared/services/dispatch.py says why).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,20 +24,19 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.clock import format_timestamp
-from shared.services.dispatch import messages_for
+from shared.services.dispatch import SubscriptionsOfBatch, messages_for
 from shared.webhooks import queue
 from shared.webhooks.notifications import notifications_from_change
 
 logger = Logger()
 metrics = Metrics(namespace="Waymark", service="webhook_dispatch")
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 # Only users, groups and events make notifications; the CDK event source mapping applies the
 # same filter so the function never runs for memberships, definitions or its own log items.
 DISPATCH_FILTER = {"dynamodb": {"Keys": {"SK": {"S": ["U", "G", {"prefix": "EV#"}]}}}}
 
 
-def handle_record(record: DynamoDBRecord) -> None:
+def handle_record(record: DynamoDBRecord, subscriptions: SubscriptionsOfBatch) -> None:
     stream = record.dynamodb
     if stream is None or record.event_id is None:
         return
@@ -49,7 +50,9 @@ def handle_record(record: DynamoDBRecord) -> None:
         stream.new_image or None,
         format_timestamp(changed_at),
     )
-    messages = [m for n in notifications for m in messages_for(n)]
+    messages = [
+        m for n in notifications for m in messages_for(n, subscriptions.of(n.environment_id))
+    ]
     queue.enqueue(messages)
     if messages:
         metrics.add_metric(name="NotificationsEnqueued", unit=MetricUnit.Count, value=len(messages))
@@ -58,7 +61,10 @@ def handle_record(record: DynamoDBRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         response = process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
+            event=event,
+            record_handler=partial(handle_record, subscriptions=SubscriptionsOfBatch()),
+            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+            context=context,
         )
     finally:
         if metrics.metric_set:  # an empty flush only warns

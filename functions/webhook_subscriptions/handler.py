@@ -3,14 +3,12 @@ lacks: secret rotation, test notifications, the delivery log, resending and reco
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.clock import format_timestamp, now_iso
+from shared.clock import format_timestamp
 from shared.domain.objects import deleted_object
 from shared.domain.ordering import page_in_memory
 from shared.http.app import create_app, environment_id, json_body, query_params
@@ -24,14 +22,13 @@ from shared.http.models import (
     WebhookSubscriptionBody,
     WebhookSubscriptionPatchBody,
 )
-from shared.ids import new_id
+from shared.services import subscriptions as service
 from shared.settings import get_settings
-from shared.store import webhooks
-from shared.store.webhooks import Delivery, Subscription
-from shared.webhooks import queue
+from shared.store import deliveries
+from shared.store import subscriptions as store
+from shared.store.deliveries import Delivery
+from shared.store.subscriptions import Subscription
 from shared.webhooks.addresses import validate_url
-from shared.webhooks.messages import DeliveryMessage, delivery_id_for
-from shared.webhooks.notifications import Notification, notification_body
 from shared.webhooks.topics import validate_topics
 
 app = create_app()
@@ -45,7 +42,6 @@ DELIVERIES_LIST = ListSpec(
     default_order="-created_at",
 )
 NO_PARAMETERS: frozenset[str] = frozenset()
-TEST_TOPIC = "webhook.test"
 
 BASE = "/webhook_subscriptions"
 ONE = f"{BASE}/<webhook_subscription_id>"
@@ -70,17 +66,35 @@ def _object(subscription: Subscription, *, with_secret: bool = False) -> dict[st
         "standard_webhooks": subscription.standard_webhooks,
         "disabled_reason": subscription.disabled_reason,
         "disabled_at": subscription.disabled_at,
+        "circuit": _circuit(subscription),
     }
 
 
-def _delivery_object(delivery: Delivery) -> dict[str, Any]:
+def _circuit(subscription: Subscription) -> dict[str, Any] | None:
+    """While the receiver keeps failing: its notifications wait, and when it is next tried."""
+    circuit = subscription.circuit
+    if circuit is None:
+        return None
+    return {
+        "state": circuit.state,
+        "opened_at": circuit.opened_at,
+        "next_probe_at": circuit.next_probe_at,
+        "failed_probes": circuit.probe_attempts,
+    }
+
+
+def _delivery_object(delivery: Delivery, *, load_large: bool = True) -> dict[str, Any]:
+    """Lists leave out notifications too large to travel inline (`notification` is null,
+    `notification_stored` true): a page of them could pass Lambda's 6 MB response."""
     return {
         "id": delivery.id,
         "object": "webhook_delivery",
         "attempts": delivery.attempts,
+        "dropped_attempts": delivery.dropped_attempts,
         "created_at": delivery.created_at,
         "notification_id": delivery.notification_id,
-        "notification": json.loads(delivery.body),
+        "notification": service.notification_of(delivery, load_large=load_large),
+        "notification_stored": delivery.body_key is not None,
         "status": delivery.status,
         "topic": delivery.topic,
         "updated_at": delivery.updated_at,
@@ -110,26 +124,21 @@ def _url(value: Any) -> str:
 
 
 def _subscription(subscription_id: str) -> Subscription:
-    subscription = webhooks.get(environment_id(app), subscription_id)
+    subscription = store.get(environment_id(app), subscription_id)
     if subscription is None:
         raise NotFound(f"No webhook subscription with id {subscription_id!r}.")
     return subscription
 
 
 def _enabled(subscription_id: str) -> Subscription:
-    """The subscription, if it may be sent to: delivery skips disabled ones, so a test or a
-    resend would wait forever."""
-    subscription = _subscription(subscription_id)
-    if subscription.disabled:
-        raise BadRequest(
-            f"Webhook subscription {subscription_id!r} is disabled: PATCH `disabled` to false "
-            "before sending to it."
-        )
+    subscription = service.enabled(environment_id(app), subscription_id)
+    if subscription is None:
+        raise NotFound(f"No webhook subscription with id {subscription_id!r}.")
     return subscription
 
 
 def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
-    delivery = webhooks.get_delivery(environment_id(app), subscription_id, delivery_id)
+    delivery = deliveries.get_delivery(environment_id(app), subscription_id, delivery_id)
     if delivery is None:
         raise NotFound(
             f"No delivery with id {delivery_id!r} for webhook subscription {subscription_id!r}."
@@ -137,32 +146,11 @@ def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
     return delivery
 
 
-def _message(subscription_id: str, delivery: Delivery) -> DeliveryMessage:
-    """The delivery again, with a fresh retry window, its notification exactly as first sent."""
-    return DeliveryMessage(
-        environment_id=environment_id(app),
-        subscription_id=subscription_id,
-        delivery_id=delivery.id,
-        notification_id=delivery.notification_id,
-        topic=delivery.topic,
-        body=delivery.body,
-        created_at=delivery.created_at,
-        window_started_at=time.time(),
-    )
-
-
-def _send(messages: list[DeliveryMessage]) -> list[Delivery]:
-    # Log first: logged after enqueueing, "pending" could overwrite the outcome of an attempt.
-    logged = [webhooks.mark_pending(message) for message in messages]
-    queue.enqueue(messages)
-    return logged
-
-
 @app.post(BASE)
 def create_subscription() -> dict[str, Any]:
     _no_parameters()
     body = parse_model(WebhookSubscriptionBody, json_body(app))
-    subscription = webhooks.create(
+    subscription = service.create(
         environment_id(app),
         api_version=_api_version(API_VERSION if body.api_version is None else body.api_version),
         topics=validate_topics(body.topics),
@@ -185,7 +173,7 @@ def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
     for name in sorted(body.model_fields_set):
         if getattr(body, name) is None:
             raise BadRequest(f"Invalid `{name}`: must not be null (leave it out to keep it).")
-    subscription = webhooks.update(
+    subscription = service.update(
         environment_id(app),
         webhook_subscription_id,
         api_version=None if body.api_version is None else _api_version(body.api_version),
@@ -202,7 +190,7 @@ def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
 @app.delete(ONE)
 def delete_subscription(webhook_subscription_id: str) -> dict[str, Any]:
     _no_parameters()
-    webhooks.delete(environment_id(app), webhook_subscription_id)
+    store.delete(environment_id(app), webhook_subscription_id)
     return deleted_object("webhook_subscription", webhook_subscription_id)
 
 
@@ -212,7 +200,7 @@ def list_subscriptions() -> dict[str, Any]:
     query = parse_list_query(params, SUBSCRIPTIONS_LIST)
     # An environment has few subscriptions (one partition): sort and page them in memory.
     items, has_more = page_in_memory(
-        webhooks.list_all(environment_id(app)),
+        store.list_all(environment_id(app)),
         order_by=query.order_by,
         limit=query.limit,
         starting_after=query.starting_after,
@@ -233,7 +221,7 @@ def list_subscriptions() -> dict[str, Any]:
 def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
     _no_parameters()
     body = parse_model(RotateSecretBody, _optional_body())
-    rotated = webhooks.rotate_secret(
+    rotated = store.rotate_secret(
         environment_id(app), webhook_subscription_id, body.grace_period_seconds
     )
     if rotated is None:
@@ -248,25 +236,7 @@ def send_test(webhook_subscription_id: str) -> dict[str, Any]:
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
     subscription = _enabled(webhook_subscription_id)
-    notification = Notification(
-        id=new_id(),
-        environment_id=environment_id(app),
-        topic=TEST_TOPIC,
-        created_at=now_iso(),
-        data={"object": _object(subscription)},
-    )
-    message = DeliveryMessage(
-        environment_id=notification.environment_id,
-        subscription_id=subscription.id,
-        delivery_id=delivery_id_for(notification.id, subscription.id),
-        notification_id=notification.id,
-        topic=TEST_TOPIC,
-        body=notification_body(notification, subscription.api_version).decode(),
-        created_at=notification.created_at,
-        window_started_at=time.time(),
-    )
-    (delivery,) = _send([message])
-    return _delivery_object(delivery)
+    return _delivery_object(service.send_test(subscription, {"object": _object(subscription)}))
 
 
 @app.get(f"{ONE}/deliveries")
@@ -274,7 +244,7 @@ def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
     params = query_params(app)
     query = parse_list_query(params, DELIVERIES_LIST)
     _subscription(webhook_subscription_id)
-    page = webhooks.list_page(
+    page = deliveries.list_page(
         environment_id(app),
         webhook_subscription_id,
         limit=query.limit,
@@ -282,7 +252,7 @@ def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
         descending=query.order_by[0].descending,
     )
     return list_object(
-        [_delivery_object(d) for d in page.items],
+        [_delivery_object(d, load_large=False) for d in page.items],
         has_more=page.has_more,
         path=f"{BASE}/{webhook_subscription_id}/deliveries",
         params=params,
@@ -302,10 +272,9 @@ def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str,
     """Sends the notification again as first sent, with a new 3-day retry window."""
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
-    _enabled(webhook_subscription_id)
+    subscription = _enabled(webhook_subscription_id)
     delivery = _delivery(webhook_subscription_id, delivery_id)
-    (resent,) = _send([_message(webhook_subscription_id, delivery)])
-    return _delivery_object(resent)
+    return _delivery_object(service.resend(subscription, delivery))
 
 
 @app.post(f"{ONE}/recover")
@@ -318,15 +287,13 @@ def recover(webhook_subscription_id: str) -> dict[str, Any]:
     _no_parameters()
     body = parse_model(RecoverBody, json_body(app))
     since = _timestamp(body.since, "since")
-    _enabled(webhook_subscription_id)
-    page = webhooks.failed_since(environment_id(app), webhook_subscription_id, since)
-    _send([_message(webhook_subscription_id, d) for d in page.items])
+    recovery = service.recover(_enabled(webhook_subscription_id), since)
     return {
         "object": "webhook_recovery",
         "webhook_subscription_id": webhook_subscription_id,
         "since": since,
-        "resent_count": len(page.items),
-        "has_more": page.has_more,
+        "resent_count": recovery.resent_count,
+        "has_more": recovery.has_more,
     }
 
 

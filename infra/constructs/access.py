@@ -2,7 +2,8 @@
 
 Derived from what the code calls (`shared/store`, `shared/services`) per function, not per
 module: the authorizer imports `shared.store.tenancy`, whose CLI helpers write, but the
-authorizer itself only resolves a key with one GetItem. Transactions are not used, so no
+authorizer itself only resolves a key with one GetItem. The one transaction (a webhook
+backlog entry with its subscription's counter) is a Put and an Update, so no
 `ConditionCheckItem`; nothing scans; nothing manages the table.
 
 A function the route table gains before it is listed here gets `READ_WRITE`, the profile of
@@ -60,21 +61,29 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     # Segments: single-item CRUD and a GSI1 listing.
     "segments": TableAccess(table_actions=(GET, PUT, UPDATE, DELETE), index_actions=(QUERY,)),
     # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
-    # (PutItem, GetItem, UpdateItem for PATCH/rotation, DeleteItem), Query of that partition
-    # (list) and of a delivery log (list, recover); UpdateItem logs a test or resend as pending;
-    # a delivery is found by id through GSI2 (Query).
+    # (PutItem, GetItem, UpdateItem for PATCH/rotation/re-arming a probe, DeleteItem), Query of
+    # that partition (list, the cap's count) and of a delivery log (list, recover); UpdateItem
+    # logs a test or resend as pending; a delivery is found by id through GSI2 (Query).
     "webhook_subscriptions": TableAccess(
         table_actions=(GET, QUERY, PUT, UPDATE, DELETE), index_actions=(QUERY,)
     ),
     # The cascade: queries what a deleted object owned (table, GSI1, GSI3), deletes in batches.
     "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
-    # Webhook dispatch: lists an environment's subscriptions (shared/store/webhooks.list_all,
-    # one Query of the table, no index). Everything else it does is SQS.
+    # Webhook dispatch: lists an environment's subscriptions once per batch
+    # (shared/store/subscriptions.list_all, one Query of the table, no index). The rest is
+    # SQS and S3.
     "webhook_dispatch": TableAccess(table_actions=(QUERY,)),
     # Webhook delivery: reads the subscription (GetItem); records the attempt in the delivery
-    # log, the failing streak or success, and an automatic disable (all UpdateItem, which
-    # creates the log item when absent). No Query, no PutItem, no index.
-    "webhook_delivery": TableAccess(table_actions=(GET, UPDATE)),
+    # log, the failing streak, a slow mark, an opened circuit and an automatic disable (all
+    # UpdateItem, which creates the log item when absent); moves a message to its
+    # subscription's backlog (a transaction of a PutItem and an UpdateItem). No Query, no index.
+    "webhook_delivery": TableAccess(table_actions=(GET, PUT, UPDATE)),
+    # Webhook probe: finds due circuits (Query of GSI3), claims and schedules them and records
+    # attempts (UpdateItem), reads a subscription (GetItem) and its backlog (Query), and removes
+    # what it sent or gave up on (BatchWriteItem).
+    "webhook_probe": TableAccess(
+        table_actions=(GET, QUERY, UPDATE, BATCH_WRITE), index_actions=(QUERY,)
+    ),
 }
 
 

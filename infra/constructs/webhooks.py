@@ -4,10 +4,17 @@
   exports, so function and trigger cannot drift) with partial batch responses, bisection,
   bounded retries and an on-failure queue of its own, exactly like the cascade. It queries the
   environment's subscriptions and sends one message per (notification, subscription).
+- Notification bodies too large for a queue message wait in the bodies bucket (encrypted,
+  private, SSL only, expired after the delivery log's 30 days); the message carries the key.
 - Delivery consumes the delivery queue ten messages at a time (posted concurrently, each cut
   at 15 s) with partial batch responses. A failed attempt postpones its own message with
   ChangeMessageVisibility (exponential backoff, at most 12 h a step) and stays in the queue;
-  past the 3-day window the function parks the message on the dead-letter queue itself.
+  past the 3-day window the function parks the message on the dead-letter queue itself. The
+  queue is an SQS fair queue (messages carry their environment as MessageGroupId), so one
+  environment's backlog does not delay another's.
+- A receiver that keeps failing gets an open circuit: its notifications wait in a backlog
+  in the table, off the queue. The probe function, every minute, tries one notification per
+  failing receiver on the backoff schedule and, once it answers, drains the backlog back.
 - The dead-letter queue is also the delivery queue's redrive target, only as a backstop for
   crash loops (a message that kills the function before its outcome is recorded): the
   receive count that moves a message there is far above what the backoff schedule reaches.
@@ -21,9 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, CfnElement, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -40,10 +50,16 @@ WEBHOOK_DISPATCH = FunctionRoute(
 WEBHOOK_DELIVERY = FunctionRoute(
     name="webhook_delivery", handler="functions.webhook_delivery.handler.lambda_handler", paths=()
 )
+WEBHOOK_PROBE = FunctionRoute(
+    name="webhook_probe", handler="functions.webhook_probe.handler.lambda_handler", paths=()
+)
 
 # Environment variables read by shared/settings.py.
 QUEUE_URL_VARIABLE = "WEBHOOK_QUEUE_URL"
 DEAD_LETTER_QUEUE_URL_VARIABLE = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
+BODIES_BUCKET_VARIABLE = "WEBHOOK_BODIES_BUCKET"
+# Where shared/webhooks/bodies.py writes: the only prefix any function may touch.
+BODIES_PREFIX = "notifications/"
 # Read by shared/settings.py too, but for tests and local development only: never deployed.
 LOCAL_ONLY_VARIABLES = ("WEBHOOK_BACKOFF_SCALE", "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK")
 
@@ -62,8 +78,9 @@ class DeliveryOutcomes:
     succeeded: str = "DeliverySucceeded"
     # A failed attempt (retried later) and a message given up on (parked) both count against.
     failed: tuple[str, ...] = ("DeliveryFailed", "DeliveryDead")
-    # Deleted or disabled subscriptions: no attempt was made.
-    graphed: tuple[str, ...] = ("DeliverySkipped",)
+    # No attempt on the shared path: deleted or disabled subscriptions, notifications moved to
+    # a failing receiver's backlog, and ones waiting while their receiver answers slowly.
+    graphed: tuple[str, ...] = ("DeliverySkipped", "DeliveryBacklogged", "DeliveryWaiting")
 
 
 DELIVERY_OUTCOMES = DeliveryOutcomes()
@@ -86,8 +103,16 @@ class WebhookSettings:
     # Delivery: 10 messages posted concurrently, each cut at 15 s, plus DynamoDB and SQS calls.
     delivery_timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
     delivery_batch_size: int = 10
-    # Caps concurrent deliveries at 20 x 10 = 200 requests in flight (and the account share).
-    delivery_max_concurrency: int = 20
+    # Caps concurrent deliveries at 50 x 10 = 500 requests in flight (and the account share).
+    # A receiver that starts hanging holds the invocations it is in for 15 s until its circuit
+    # opens (about two seconds of messages): the headroom keeps healthy deliveries flowing.
+    delivery_max_concurrency: int = 50
+    # Probing: EventBridge's finest rate. A run probes at most 100 receivers, 10 at a time,
+    # each cut at 15 s, and drains backlogs within a budget: well inside its timeout.
+    probe_rate: Duration = field(default_factory=lambda: Duration.minutes(1))
+    probe_timeout: Duration = field(default_factory=lambda: Duration.minutes(5))
+    # Bodies are needed as long as the delivery log that points at them (30 days), plus slack.
+    bodies_expiration: Duration = field(default_factory=lambda: Duration.days(35))
     # The 3-day retry window plus one 12 h postponement, rounded up.
     queue_retention: Duration = field(default_factory=lambda: Duration.days(4))
     # Backstop for crash loops only: the backoff schedule makes ~20 attempts in 3 days.
@@ -140,6 +165,23 @@ class WebhooksConstruct(Construct):
             retention=settings.dead_letter_retention,
             removal_policy=removal_policy,
         )
+        # Kept when the stack goes: it holds only bodies that expire on their own, and a
+        # non-empty bucket would otherwise fail the deletion of a dev stack.
+        self.bodies = s3.Bucket(
+            self,
+            "Bodies",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-notification-bodies", expiration=settings.bodies_expiration
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        bodies_environment = {BODIES_BUCKET_VARIABLE: self.bodies.bucket_name}
 
         # Dispatch.
         self.dispatch = PythonFunction(
@@ -150,11 +192,12 @@ class WebhooksConstruct(Construct):
             removal_policy=removal_policy,
             settings=FunctionSettings(
                 timeout=settings.dispatch_timeout,
-                environment={QUEUE_URL_VARIABLE: self.queue.queue_url},
+                environment={QUEUE_URL_VARIABLE: self.queue.queue_url, **bodies_environment},
             ),
         )
         table.grant(self.dispatch.role, access_for(WEBHOOK_DISPATCH.name))
         self._grant(self.dispatch.role, [SEND], self.queue)
+        self._grant_bodies(self.dispatch.role, "s3:PutObject")
         # Re-reading a record (TRIM_HORIZON, retries) is harmless: its notification ids derive
         # from the stream record, so receivers de-duplicate a replay.
         self.dispatch_source = stream_source(
@@ -180,10 +223,12 @@ class WebhooksConstruct(Construct):
                 environment={
                     QUEUE_URL_VARIABLE: self.queue.queue_url,
                     DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
+                    **bodies_environment,
                 },
             ),
         )
         table.grant(self.delivery.role, access_for(WEBHOOK_DELIVERY.name))
+        self._grant_bodies(self.delivery.role, "s3:GetObject")
         # The event source mapping grants what it needs on the queue (ReceiveMessage,
         # DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl); the code's
         # own postponement is ChangeMessageVisibility, already among them.
@@ -196,9 +241,41 @@ class WebhooksConstruct(Construct):
         self.delivery.function.add_event_source(self.delivery_source)
         self._grant(self.delivery.role, [SEND], self.dead_letter_queue)
 
-        # The API: test notifications, resends and recoveries are enqueued.
+        # Probe: failing receivers, one request at a time each; drains backlogs to the queue.
+        self.probe = PythonFunction(
+            self,
+            "Probe",
+            route=WEBHOOK_PROBE,
+            table_name=table_name,
+            removal_policy=removal_policy,
+            settings=FunctionSettings(
+                timeout=settings.probe_timeout,
+                environment={
+                    QUEUE_URL_VARIABLE: self.queue.queue_url,
+                    DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
+                    **bodies_environment,
+                },
+            ),
+        )
+        table.grant(self.probe.role, access_for(WEBHOOK_PROBE.name))
+        self._grant(self.probe.role, [SEND], self.queue)
+        self._grant(self.probe.role, [SEND], self.dead_letter_queue)
+        self._grant_bodies(self.probe.role, "s3:GetObject")
+        self.probe_schedule = events.Rule(
+            self,
+            "ProbeSchedule",
+            schedule=events.Schedule.rate(settings.probe_rate),
+            targets=[targets.LambdaFunction(self.probe.function, retry_attempts=0)],
+        )
+
+        # The API: test notifications, resends and recoveries are enqueued; a delivery's large
+        # notification is read back to show it.
         subscriptions_function.function.add_environment(QUEUE_URL_VARIABLE, self.queue.queue_url)
+        subscriptions_function.function.add_environment(
+            BODIES_BUCKET_VARIABLE, self.bodies.bucket_name
+        )
         self._grant(subscriptions_function.role, [SEND], self.queue)
+        self._grant_bodies(subscriptions_function.role, "s3:GetObject")
         self._acknowledge()
 
     @staticmethod
@@ -208,11 +285,44 @@ class WebhooksConstruct(Construct):
             grantee=grantee, actions=actions, resource_arns=[queue.queue_arn]
         )
 
+    def _grant_bodies(self, role: iam.IRole, action: str) -> None:
+        """One S3 action, on the notification bodies only."""
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=[action],
+            resource_arns=[self.bodies.arn_for_objects(f"{BODIES_PREFIX}*")],
+        )
+        stack = Stack.of(self)
+        bucket = self.bodies.node.default_child
+        assert isinstance(bucket, CfnElement)
+        logical_id = stack.resolve(stack.get_logical_id(bucket))
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{BODIES_PREFIX}*]",
+                reason=(
+                    "Object keys are notification ids, unknown until a notification exists: "
+                    "the grant is one action on one prefix of the stack's own bodies bucket."
+                ),
+            )
+        )
+
     @property
-    def functions(self) -> tuple[PythonFunction, PythonFunction]:
-        return (self.dispatch, self.delivery)
+    def functions(self) -> tuple[PythonFunction, PythonFunction, PythonFunction]:
+        return (self.dispatch, self.delivery, self.probe)
 
     def _acknowledge(self) -> None:
+        Validations.of(self.bodies).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason=(
+                    "The bucket holds webhook notification bodies that the stack's own "
+                    "functions write and read under their roles (one prefix, one action each); "
+                    "no person or other service reads it. Server access logs would need a "
+                    "second bucket to record only those calls, which CloudTrail data events "
+                    "cover when an account wants them."
+                ),
+            )
+        )
         Validations.of(self.dead_letter_queue).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-SQS3",

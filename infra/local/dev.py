@@ -22,8 +22,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from infra.local.aws_services import LocalAwsServices
 from infra.local.dynamodb_local import REGION, DynamoDBLocal, ensure_table
-from infra.local.queues import LocalQueues, QueuePoller
+from infra.local.queues import QueuePoller
+from infra.local.schedule import Every
 from infra.local.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_WORKERS,
@@ -44,6 +46,9 @@ STREAM_HANDLERS = {
     "webhook_dispatch": "functions.webhook_dispatch.handler.lambda_handler",
 }
 QUEUE_HANDLER = "functions.webhook_delivery.handler.lambda_handler"
+SCHEDULED_HANDLER = "functions.webhook_probe.handler.lambda_handler"
+# Every minute in AWS (EventBridge's finest rate); locally often, so tests need not wait.
+PROBE_INTERVAL_SECONDS = 0.5
 
 
 def load_handler(path: str) -> StreamHandler:
@@ -88,9 +93,10 @@ def stream_handler(path: str) -> StreamHandler:
 
 
 class LocalStack:
-    """DynamoDB Local + table + SQS (moto) + HTTP API + stream and queue pollers, started and
-    stopped together. Webhooks may go to http:// loopback receivers (the local-development
-    switch): that is how a developer points them at a server on their own machine.
+    """DynamoDB Local + table + SQS and S3 (moto) + HTTP API + stream and queue pollers + the
+    probe schedule, started and stopped together. Webhooks may go to http:// loopback
+    receivers (the local-development switch): that is how a developer points them at a server
+    on their own machine.
 
     start() points this process at the table (TABLE_NAME, DYNAMODB_ENDPOINT_URL and dummy
     AWS credentials in os.environ, store caches reset): the authorizer and the stream handlers
@@ -116,8 +122,9 @@ class LocalStack:
         )
         self.stream_handlers = STREAM_HANDLERS if stream_handlers is None else stream_handlers
         self.poller: StreamPoller | None = None
-        self.queues = LocalQueues(host=host)
+        self.aws = LocalAwsServices(host=host)
         self.queue_poller: QueuePoller | None = None
+        self.probe_schedule: Every | None = None
 
     @property
     def url(self) -> str:
@@ -130,7 +137,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         try:
             endpoint_url = self.dynamodb.start()
-            self.queues.start()
+            self.aws.start()
             self.configure_environment()
             ensure_table(endpoint_url, self.table_name)
             handlers = {name: stream_handler(path) for name, path in self.stream_handlers.items()}
@@ -140,11 +147,16 @@ class LocalStack:
                 )
                 self.poller.start()
             self.queue_poller = QueuePoller(
-                endpoint_url=self.queues.endpoint_url,
-                queue_url=self.queues.queue_url,
+                endpoint_url=self.aws.endpoint_url,
+                queue_url=self.aws.queue_url,
                 handler=load_handler(QUEUE_HANDLER),
             )
             self.queue_poller.start()
+            probe = load_handler(SCHEDULED_HANDLER)
+            self.probe_schedule = Every(
+                PROBE_INTERVAL_SECONDS, lambda: probe({}, None), name="webhook-probe"
+            )
+            self.probe_schedule.start()
             self.api.start()
         except BaseException:
             self.stop()
@@ -158,17 +170,20 @@ class LocalStack:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", REGION)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-        os.environ["SQS_ENDPOINT_URL"] = self.queues.endpoint_url
-        os.environ["WEBHOOK_QUEUE_URL"] = self.queues.queue_url
-        os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.queues.dead_letter_queue_url
+        os.environ["SQS_ENDPOINT_URL"] = self.aws.endpoint_url
+        os.environ["S3_ENDPOINT_URL"] = self.aws.endpoint_url
+        os.environ["WEBHOOK_QUEUE_URL"] = self.aws.queue_url
+        os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.aws.dead_letter_queue_url
+        os.environ["WEBHOOK_BODIES_BUCKET"] = self.aws.bodies_bucket
         os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
-        from shared.webhooks import queue
+        from shared.webhooks import bodies, queue
 
         dynamo.reset()
         queue.reset()
+        bodies.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the stream poller has handled everything written so far."""
@@ -182,13 +197,14 @@ class LocalStack:
             self.api.stop()
         finally:
             try:
-                for poller in (self.queue_poller, self.poller):
+                for poller in (self.probe_schedule, self.queue_poller, self.poller):
                     if poller is not None:
                         poller.stop()
+                self.probe_schedule = None
                 self.queue_poller = self.poller = None
             finally:
                 try:
-                    self.queues.stop()
+                    self.aws.stop()
                 finally:
                     self.dynamodb.stop()
 

@@ -7,3 +7,8 @@ class InvalidInput(ValueError):
 
 class Conflict(Exception):
     """Too many concurrent writers changed the same object; the client may retry."""
+
+
+class Unavailable(Exception):
+    """A dependency (the queue) did not answer after retries; nothing was changed, and the
+    same request may be sent again shortly."""

@@ -13,12 +13,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.errors import Conflict, InvalidInput, Unavailable
 from shared.http import conventions
 from shared.http.errors import ApiError, envelope
 from shared.http.listing import QueryParams
 
 logger = Logger()
+RETRY_AFTER_SECONDS = 5
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -34,6 +35,11 @@ def create_app() -> APIGatewayRestResolver:
     def _conflict(_: Conflict) -> Response[Any]:
         message = "Too many concurrent updates to this object; retry the request."
         return error_response(app, 409, "conflict", message)
+
+    def _unavailable(_: Unavailable) -> Response[Any]:
+        message = "A service this request needs is unavailable; nothing changed. Retry shortly."
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(app, 503, "service_unavailable", message, headers)
 
     def _not_found(_: NotFoundError) -> Response[Any]:
         event = app.current_event
@@ -56,6 +62,7 @@ def create_app() -> APIGatewayRestResolver:
     app.exception_handler(ApiError)(_api_error)
     app.exception_handler(InvalidInput)(_invalid_input)
     app.exception_handler(Conflict)(_conflict)
+    app.exception_handler(Unavailable)(_unavailable)
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(Exception)(_unexpected)
     return app

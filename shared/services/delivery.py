@@ -1,7 +1,21 @@
-"""One delivery attempt of one queued notification, and what follows from its outcome."""
+"""One delivery attempt of one queued notification, and what follows from its outcome.
+
+The shared path (the delivery queue) carries only receivers believed healthy:
+- A receiver that fails `TRIP_AFTER_FAILURES` times in a row, or times out once, gets an open
+  circuit: this message and every later one wait in the subscription's backlog, off the
+  shared queue, and the probe function (shared/services/probing.py) tries one at a time on
+  the backoff schedule until the receiver answers, then drains the backlog back.
+- An attempt that has not been answered within `SLOW_AFTER_SECONDS` marks its receiver slow:
+  other deliveries to it wait a few seconds in the queue instead of each holding a delivery
+  slot for up to 15 s. A hanging receiver so costs a handful of attempts, then nothing more
+  than a refusing one.
+- The delivery log is best effort: a log write that fails never makes a delivered
+  notification go out again, nor stops a failed one from being retried.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import UTC, datetime
@@ -9,87 +23,112 @@ from typing import Any
 
 from shared.clock import format_timestamp
 from shared.settings import get_settings
-from shared.store import webhooks as webhooks_store
-from shared.store.webhooks import Subscription
-from shared.webhooks import queue, sender
-from shared.webhooks.backoff import DISABLE_AFTER, parse_retry_after, retry_delay
+from shared.store import backlog, deliveries
+from shared.store import subscriptions as subscriptions_store
+from shared.store.deliveries import DeliveryStatus
+from shared.store.subscriptions import Subscription
+from shared.webhooks import bodies, queue, sender
+from shared.webhooks.backoff import (
+    DELIVERY_WINDOW,
+    DISABLE_AFTER,
+    parse_retry_after,
+    probe_delay,
+    retry_delay,
+)
 from shared.webhooks.messages import DeliveryMessage
+from shared.webhooks.sender import Outcome
 from shared.webhooks.signing import standard_webhook_headers, userflow_signature
 
+log = logging.getLogger(__name__)
+
 USER_AGENT = "Waymark/1.0 (Userflow-compatible webhooks)"
+TRIP_AFTER_FAILURES = 3
+SLOW_AFTER_SECONDS = 2.0
+# A slow mark outlives the slow attempt's 15 s deadline a little (the attempt's own outcome
+# clears it sooner); deliveries that meet it come back after a few seconds.
+SLOW_MARK_SECONDS = sender.TIMEOUT_SECONDS + 5.0
+WAIT_WHILE_SLOW_SECONDS = 5.0
 _rng = random.Random()
 
 
 class RetryLater(Exception):
-    """The attempt failed; the message was postponed and must stay in the queue."""
+    """The message was postponed and must stay in the queue (an attempt failed, or its
+    receiver is busy with a slow attempt)."""
 
     def __init__(self, details: dict[str, Any]) -> None:
         super().__init__(str(details.get("error")))
         self.details = details
 
 
-def _iso(unix_seconds: float) -> str:
-    return format_timestamp(datetime.fromtimestamp(unix_seconds, UTC))
-
-
 def deliver(body: str, receipt_handle: str, attempt: int) -> str:
-    """Attempt a delivery; returns "succeeded", "skipped" or "dead", or raises RetryLater."""
+    """Attempt a delivery; returns "succeeded", "skipped", "backlogged" or "dead", or raises
+    RetryLater."""
     try:
         message = DeliveryMessage.from_json(body)
     except ValueError:
         queue.park_raw(body)  # it can never be delivered; keep it for a person to look at
         return "dead"
-    subscription = webhooks_store.get(message.environment_id, message.subscription_id)
+    env, sub = message.environment_id, message.subscription_id
+    subscription = subscriptions_store.get(env, sub)
+    if subscription is not None and _circuit_open(subscription):
+        if hold(message):
+            log_status(message, "backlogged")
+            return "backlogged"
+        subscription = subscriptions_store.get(env, sub)  # the circuit closed meanwhile
     if subscription is None or subscription.disabled:
         return "skipped"  # deleted or disabled since: nothing new goes out
 
-    settings = get_settings()
-    payload = message.body.encode()
     now = time.time()
-    secrets = signing_secrets(subscription, now)
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": USER_AGENT,
-        "Userflow-Signature": userflow_signature(secrets, payload, int(now)),
-    }
-    if subscription.standard_webhooks:
-        headers.update(
-            standard_webhook_headers(message.notification_id, secrets, payload, int(now))
-        )
-    outcome = sender.post(
-        subscription.url, payload, headers, allow_loopback=settings.webhooks_allow_loopback
-    )
-    record: dict[str, Any] = {
-        "attempted_at": _iso(now),
-        "status_code": outcome.status_code,
-        "duration_ms": outcome.duration_ms,
-        "error": outcome.error,
-        "next_attempt_at": None,
-    }
+    if subscription.slow_until and _unix(subscription.slow_until) > now:
+        wait = WAIT_WHILE_SLOW_SECONDS * (1.0 + _rng.random())
+        queue.postpone(receipt_handle, wait)
+        raise RetryLater({"delivery_id": message.delivery_id, "waiting_seconds": round(wait, 1)})
+
+    marked_slow = False
+
+    def on_slow() -> None:
+        nonlocal marked_slow
+        marked_slow = True
+        subscriptions_store.mark_slow(env, sub, iso(time.time() + SLOW_MARK_SECONDS))
+
+    outcome = post(subscription, message, now, on_slow=on_slow)
+    record = attempt_record(outcome, now)
     if outcome.succeeded:
-        webhooks_store.record_attempt(message, record, "succeeded")
-        if subscription.failing_since:  # end the failing streak; no write when there is none
-            webhooks_store.mark_success(message.environment_id, message.subscription_id)
+        log_attempt(message, record, "succeeded")
+        if marked_slow or subscription.failing_since or subscription.consecutive_failures:
+            subscriptions_store.record_success(env, sub)
         return "succeeded"
 
-    _disable_if_failing_too_long(message, now)
-    retry_after = (
-        parse_retry_after(outcome.retry_after, now) if outcome.status_code in (429, 503) else None
-    )
+    after = subscriptions_store.record_failure(env, sub, iso(now)) or subscription
+    disable_if_failing_too_long(after, now)
+    if (
+        _circuit_open(after)
+        or after.consecutive_failures >= TRIP_AFTER_FAILURES
+        or (outcome.timed_out)
+    ):
+        next_probe = now + probe_delay(1, rng=_rng, scale=_scale())
+        if not _circuit_open(after):
+            subscriptions_store.open_circuit(env, sub, now=iso(now), next_probe_at=iso(next_probe))
+        if hold(message):
+            # Its next attempt comes when the probe reaches it (the subscription's circuit
+            # says when the receiver is next tried).
+            log_attempt(message, record, "backlogged")
+            return "backlogged"
+
     delay = retry_delay(
         attempt,
         first_attempt_at=message.window_started_at,
         now=now,
-        retry_after=retry_after,
+        retry_after=_retry_after(outcome, now),
         rng=_rng,
-        scale=settings.webhook_backoff_scale,
+        scale=_scale(),
     )
     if delay is None:
         queue.park(message)
-        webhooks_store.record_attempt(message, record, "dead")
+        log_attempt(message, record, "dead")
         return "dead"
-    record["next_attempt_at"] = _iso(now + delay)
-    webhooks_store.record_attempt(message, record, "failed")
+    record["next_attempt_at"] = iso(now + delay)
+    log_attempt(message, record, "failed")
     queue.postpone(receipt_handle, delay)
     raise RetryLater(
         {
@@ -102,6 +141,62 @@ def deliver(body: str, receipt_handle: str, attempt: int) -> str:
     )
 
 
+def post(
+    subscription: Subscription,
+    message: DeliveryMessage,
+    now: float,
+    *,
+    on_slow: Any = None,
+) -> Outcome:
+    """One signed POST of the message's notification (signed anew on every attempt)."""
+    settings = get_settings()
+    payload = (message.body if message.body is not None else load_body(message)).encode()
+    secrets = signing_secrets(subscription, now)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "Userflow-Signature": userflow_signature(secrets, payload, int(now)),
+    }
+    if subscription.standard_webhooks:
+        headers.update(
+            standard_webhook_headers(message.notification_id, secrets, payload, int(now))
+        )
+    return sender.post(
+        subscription.url,
+        payload,
+        headers,
+        allow_loopback=settings.webhooks_allow_loopback,
+        slow_after=SLOW_AFTER_SECONDS if on_slow is not None else None,
+        on_slow=on_slow,
+    )
+
+
+def load_body(message: DeliveryMessage) -> str:
+    assert message.body_key is not None  # a message has a body or its key
+    return bodies.load(message.body_key)
+
+
+def attempt_record(outcome: Outcome, now: float) -> dict[str, Any]:
+    """An attempt as the delivery log keeps it."""
+    return {
+        "attempted_at": iso(now),
+        "status_code": outcome.status_code,
+        "duration_ms": outcome.duration_ms,
+        "error": outcome.error,
+        "response_excerpt": outcome.response_excerpt,
+        "next_attempt_at": None,
+    }
+
+
+def hold(message: DeliveryMessage) -> bool:
+    """Puts the message in its subscription's backlog if the circuit is open (False if not)."""
+    return backlog.add(message, window_seconds=window_seconds())
+
+
+def window_seconds() -> float:
+    return DELIVERY_WINDOW.total_seconds() * _scale()
+
+
 def signing_secrets(subscription: Subscription, now: float) -> list[str]:
     """The current secret, and the previous one while its rotation grace period lasts."""
     secrets = [subscription.secret]
@@ -111,21 +206,53 @@ def signing_secrets(subscription: Subscription, now: float) -> list[str]:
     return secrets
 
 
+def disable_if_failing_too_long(subscription: Subscription, now: float) -> None:
+    limit = DISABLE_AFTER.total_seconds() * _scale()
+    since = subscription.failing_since
+    if since and not subscription.disabled and now - _unix(since) > limit:
+        subscriptions_store.disable(
+            subscription.environment_id,
+            subscription.id,
+            reason="Every delivery failed for 5 days.",
+            at=iso(now),
+        )
+
+
+def log_attempt(message: DeliveryMessage, record: dict[str, Any], status: DeliveryStatus) -> None:
+    """Best effort: the outcome already happened, and a failed write must not undo it."""
+    try:
+        deliveries.record_attempt(message, record, status)
+    except Exception:
+        log.exception("Could not log a delivery attempt (delivery %s)", message.delivery_id)
+
+
+def log_status(message: DeliveryMessage, status: DeliveryStatus) -> None:
+    """Best effort, like `log_attempt`."""
+    try:
+        deliveries.record_status(message, status)
+    except Exception:
+        log.exception("Could not log a delivery status (delivery %s)", message.delivery_id)
+
+
+def _circuit_open(subscription: Subscription) -> bool:
+    return subscription.circuit is not None and subscription.circuit.state == "open"
+
+
+def _retry_after(outcome: Outcome, now: float) -> float | None:
+    if outcome.status_code not in (429, 503):
+        return None
+    return parse_retry_after(outcome.retry_after, now)
+
+
+def _scale() -> float:
+    return get_settings().webhook_backoff_scale
+
+
+def iso(unix_seconds: float) -> str:
+    return format_timestamp(datetime.fromtimestamp(unix_seconds, UTC))
+
+
 def _unix(value: str | float) -> float:
     if isinstance(value, int | float):
         return float(value)
     return datetime.fromisoformat(value).timestamp()
-
-
-def _disable_if_failing_too_long(message: DeliveryMessage, now: float) -> None:
-    failing_since = webhooks_store.mark_failure(
-        message.environment_id, message.subscription_id, _iso(now)
-    )
-    limit = DISABLE_AFTER.total_seconds() * get_settings().webhook_backoff_scale
-    if failing_since and now - _unix(failing_since) > limit:
-        webhooks_store.disable(
-            message.environment_id,
-            message.subscription_id,
-            reason="Every delivery failed for 5 days.",
-            at=_iso(now),
-        )

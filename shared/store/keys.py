@@ -1,9 +1,13 @@
-"""Every key of the single table is built here, and nowhere else.
+"""Every key of the single table is built here, and nowhere else (and read back here: the
+stream's images are decoded with `data_key_of`).
 
 Data keys start with the environment (`E#<env>#...`), so no query can cross tenants.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 
 def api_key(key_hash: str) -> dict[str, str]:
@@ -22,8 +26,12 @@ def environment_keys_listing(environment_id: str) -> str:
     return f"ENV#{environment_id}#KEYS"
 
 
+USER_SORT_KEY = "U"
+GROUP_SORT_KEY = "G"
+
+
 def user(environment_id: str, user_id: str) -> dict[str, str]:
-    return {"PK": f"E#{environment_id}#U#{user_id}", "SK": "U"}
+    return {"PK": f"E#{environment_id}#U#{user_id}", "SK": USER_SORT_KEY}
 
 
 def users_listing(environment_id: str) -> str:
@@ -42,7 +50,7 @@ def created_order(created_at: str, object_id: str) -> str:
 
 
 def group(environment_id: str, group_id: str) -> dict[str, str]:
-    return {"PK": f"E#{environment_id}#G#{group_id}", "SK": "G"}
+    return {"PK": f"E#{environment_id}#G#{group_id}", "SK": GROUP_SORT_KEY}
 
 
 def groups_listing(environment_id: str) -> str:
@@ -120,6 +128,14 @@ def webhook_subscriptions(environment_id: str) -> str:
     return f"E#{environment_id}#WEBHOOKS"
 
 
+def environment_of_subscriptions(partition: str) -> str:
+    """The environment whose subscriptions partition this is (`webhook_subscriptions`)."""
+    prefix, environment_id, suffix = partition.split("#")
+    if (prefix, suffix) != ("E", "WEBHOOKS"):
+        raise ValueError(f"not a webhook subscriptions partition: {partition!r}")
+    return environment_id
+
+
 WEBHOOK_SUBSCRIPTION_PREFIX = "S#"
 
 
@@ -155,3 +171,74 @@ def webhook_delivery_lookup(
         "GSI2PK": f"{webhook_deliveries(environment_id, subscription_id)}#{delivery_id}",
         "GSI2SK": "D",
     }
+
+
+# A subscription whose receiver keeps failing has an open circuit: its notifications wait in a
+# backlog partition of their own, and the circuit sits in one GSI3 partition ordered by when it
+# is next probed, so the probe function finds the due ones with one Query. That partition spans
+# environments on purpose: it is read only by the probe function, never by the API.
+OPEN_CIRCUITS = "WEBHOOK_CIRCUITS"
+WEBHOOK_BACKLOG_PREFIX = "B#"
+
+
+def open_circuit_index(
+    environment_id: str, subscription_id: str, next_probe_at: str
+) -> dict[str, str]:
+    return {
+        "GSI3PK": OPEN_CIRCUITS,
+        "GSI3SK": f"{next_probe_at}#{environment_id}#{subscription_id}",
+    }
+
+
+def due_circuits_bound(now: str) -> str:
+    """GSI3SK upper bound (exclusive) of the circuits due at `now`: "$" sorts right after "#"."""
+    return f"{now}$"
+
+
+def webhook_backlog(environment_id: str, subscription_id: str) -> str:
+    """Partition of one subscription's backlog, oldest retry window first."""
+    return f"E#{environment_id}#WHB#{subscription_id}"
+
+
+def webhook_backlog_entry(
+    environment_id: str, subscription_id: str, window_started_at: float, delivery_id: str
+) -> dict[str, str]:
+    return {
+        "PK": webhook_backlog(environment_id, subscription_id),
+        "SK": f"{webhook_backlog_window_bound(window_started_at)}#{delivery_id}",
+    }
+
+
+def webhook_backlog_window_bound(window_started_at: float) -> str:
+    """The sort key prefix of entries whose window started at `window_started_at` (fixed-width
+    milliseconds, so the text order is the time order)."""
+    return f"{WEBHOOK_BACKLOG_PREFIX}{int(window_started_at * 1000):015d}"
+
+
+# --- reading keys back (stream images) -----------------------------------------------------
+
+DataKind = Literal["user", "group", "event"]
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """What a data item's key says: its environment and what kind of object it holds."""
+
+    environment_id: str
+    kind: DataKind
+
+
+def data_key_of(partition: str, sort: str) -> DataKey | None:
+    """The user, group or event an item's key names; None for every other item."""
+    # Data partitions are `E#<environment>#<U|G>#<id>`; environment ids never contain '#'.
+    parts = partition.split("#", 3)
+    if len(parts) < 4 or parts[0] != "E" or not parts[1]:
+        return None
+    environment_id, owner = parts[1], parts[2]
+    if sort == USER_SORT_KEY and owner == "U":
+        return DataKey(environment_id, "user")
+    if sort == GROUP_SORT_KEY and owner == "G":
+        return DataKey(environment_id, "group")
+    if sort.startswith(EVENT_PREFIX) and owner in ("U", "G"):
+        return DataKey(environment_id, "event")
+    return None

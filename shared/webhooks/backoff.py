@@ -17,6 +17,9 @@ MAX_DELAY = timedelta(hours=12)
 # A subscription whose deliveries have all failed for this long is disabled.
 DISABLE_AFTER = timedelta(days=5)
 FIRST_DELAY = 5.0  # the first retry comes 5-10 s after the first failure
+# A failing receiver is probed on the same doubling schedule, but at least hourly: one request
+# an hour costs nothing, and a receiver that comes back gets its backlog within the hour.
+MAX_PROBE_DELAY = timedelta(hours=1)
 _LONGEST_RETRY_AFTER = 10**9  # seconds; any longer wait is capped anyway
 _MAX_EXPONENT = 32  # 5 s * 2**32 is far past the cap; keeps the arithmetic finite
 
@@ -51,6 +54,18 @@ def retry_delay(
     if remaining <= 0:
         return None
     return min(delay, remaining)
+
+
+def probe_delay(probe: int, *, rng: random.Random, scale: float = 1.0) -> float:
+    """Seconds until probe number `probe` (1-based) of a receiver whose circuit is open: the
+    retry schedule's doubling with jitter, capped at `MAX_PROBE_DELAY`. No window: the
+    notifications in the backlog each keep their own."""
+    if probe < 1:
+        raise ValueError(f"probe must be 1 or more, not {probe}")
+    if not scale > 0 or not math.isfinite(scale):
+        raise ValueError(f"scale must be a positive number, not {scale}")
+    base = FIRST_DELAY * scale * 2.0 ** min(probe - 1, _MAX_EXPONENT)
+    return min(base * (1.0 + rng.random()), MAX_PROBE_DELAY.total_seconds() * scale)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

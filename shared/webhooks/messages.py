@@ -13,6 +13,9 @@ from typing import Any
 DELIVERY_NAMESPACE = uuid.UUID("0e1e68d6-115a-4dea-b69d-dc7fd56b626d")
 
 
+OPTIONAL = frozenset({"body", "body_key"})  # one or the other
+
+
 @dataclass(frozen=True)
 class DeliveryMessage:
     environment_id: str
@@ -20,12 +23,24 @@ class DeliveryMessage:
     delivery_id: str
     notification_id: str
     topic: str
-    body: str  # the notification's JSON, exactly as it will be POSTed and signed
+    # The notification's JSON, exactly as it will be POSTed and signed; or, for one too large
+    # to travel in a queue message, `body_key`: where it waits in the bodies bucket.
+    body: str | None
     created_at: str  # the notification's
     window_started_at: float  # unix seconds; the 3-day retry window ends 3 days later
+    body_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.body is None) == (self.body_key is None):
+            raise ValueError("Delivery message: exactly one of `body` and `body_key` is set.")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        present = {name: value for name, value in asdict(self).items() if value is not None}
+        return json.dumps(present, separators=(",", ":"), ensure_ascii=False)
+
+    def size(self) -> int:
+        """Bytes of the queue message body (SQS counts UTF-8 bytes)."""
+        return len(self.to_json().encode())
 
     @classmethod
     def from_json(cls, text: str) -> DeliveryMessage:
@@ -47,6 +62,8 @@ class DeliveryMessage:
                 ):
                     raise ValueError("Delivery message: `window_started_at` must be a number.")
                 value = float(value)
+            elif field.name in OPTIONAL and value is None:
+                pass
             elif not isinstance(value, str) or not value:
                 raise ValueError(f"Delivery message: `{field.name}` must be a non-empty string.")
             values[field.name] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +11,10 @@ from shared.settings import get_settings
 from shared.webhooks.messages import DeliveryMessage
 
 BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries
+# SendMessageBatch takes at most 1 MiB in all (256 KiB on queues older than SQS's 2025 raise):
+# batches stay under the smaller figure. Messages are at most about 50 KiB (larger bodies
+# wait in the bodies bucket), so a batch still holds several.
+BATCH_BYTES = 256 * 1024
 MAX_SEND_ATTEMPTS = 5
 
 
@@ -48,14 +52,35 @@ def queue_url() -> str:
     return url
 
 
-def enqueue(messages: Sequence[DeliveryMessage]) -> None:
-    """SendMessageBatch, 10 a call, resending the entries SQS reports as failed."""
+def batches(messages: Sequence[DeliveryMessage]) -> list[list[DeliveryMessage]]:
+    """Messages in send order, cut into batches of at most 10 entries and `BATCH_BYTES`."""
+    found: list[list[DeliveryMessage]] = []
+    size = 0
+    for message in messages:
+        length = message.size()
+        if not found or len(found[-1]) == BATCH_LIMIT or size + length > BATCH_BYTES:
+            found.append([])
+            size = 0
+        found[-1].append(message)
+        size += length
+    return found
+
+
+def enqueue(
+    messages: Sequence[DeliveryMessage],
+    on_sent: Callable[[list[DeliveryMessage]], None] | None = None,
+) -> None:
+    """SendMessageBatch, sized by count and bytes, resending the entries SQS reports as failed;
+    `on_sent` hears of each batch once SQS holds all of it, so a caller that fails part way
+    knows exactly which messages went.
+
+    Each message names its environment as `MessageGroupId`: on a standard queue that makes it
+    an SQS fair queue, which serves environments with little in flight before one with a
+    backlog, so one tenant's burst (or failing receivers) does not hold up another's.
+    """
     url = queue_url()
-    for start in range(0, len(messages), BATCH_LIMIT):
-        pending = {
-            str(index): message.to_json()
-            for index, message in enumerate(messages[start : start + BATCH_LIMIT])
-        }
+    for batch in batches(messages):
+        pending = {str(index): message for index, message in enumerate(batch)}
         attempt = 0
         while pending:
             if attempt >= MAX_SEND_ATTEMPTS:
@@ -66,7 +91,14 @@ def enqueue(messages: Sequence[DeliveryMessage]) -> None:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
             result = client().send_message_batch(
                 QueueUrl=url,
-                Entries=[{"Id": key, "MessageBody": body} for key, body in pending.items()],
+                Entries=[
+                    {
+                        "Id": key,
+                        "MessageBody": message.to_json(),
+                        "MessageGroupId": message.environment_id,
+                    }
+                    for key, message in pending.items()
+                ],
             )
             failed = result.get("Failed") or []
             sender_faults = [f for f in failed if f.get("SenderFault")]
@@ -75,6 +107,8 @@ def enqueue(messages: Sequence[DeliveryMessage]) -> None:
                 raise EnqueueFailed(f"SQS rejected webhook message(s): {sender_faults}")
             pending = {f["Id"]: pending[f["Id"]] for f in failed}
             attempt += 1
+        if on_sent is not None:
+            on_sent(batch)
 
 
 # SQS caps a message's visibility timeout at 12 hours.

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.webhooks.addresses import ForbiddenAddress, resolve_public
 
+log = logging.getLogger(__name__)
+
 TIMEOUT_SECONDS = 15.0
 READ_CAP = 16 * 1024
+EXCERPT_BYTES = 512  # of the response body, kept in the delivery log
 _tls = ssl.create_default_context()
 
 
@@ -30,6 +35,8 @@ class Outcome:
     duration_ms: int
     error: str | None
     retry_after: str | None = None
+    response_excerpt: str | None = None
+    timed_out: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -55,13 +62,23 @@ def post(
     *,
     allow_loopback: bool,
     timeout: float = TIMEOUT_SECONDS,
+    slow_after: float | None = None,
+    on_slow: Callable[[], None] | None = None,
 ) -> Outcome:
+    """POSTs `body`; `on_slow` runs (on another thread) if no answer came within
+    `slow_after` seconds, while the attempt goes on to its deadline."""
     started = time.monotonic()
     deadline = started + timeout
 
-    def outcome(status: int | None, error: str | None, retry_after: str | None = None) -> Outcome:
+    def outcome(
+        status: int | None,
+        error: str | None,
+        retry_after: str | None = None,
+        excerpt: str | None = None,
+        timed_out: bool = False,
+    ) -> Outcome:
         elapsed = int((time.monotonic() - started) * 1000)
-        return Outcome(status, elapsed, error, retry_after)
+        return Outcome(status, elapsed, error, retry_after, excerpt, timed_out)
 
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -87,23 +104,30 @@ def post(
     watchdog = threading.Timer(timeout, _cut, args=(connection,))
     watchdog.daemon = True
     watchdog.start()
+    slow_watch = None
+    if on_slow is not None and slow_after is not None:
+        slow_watch = threading.Timer(slow_after, _quietly, args=(on_slow,))
+        slow_watch.daemon = True
+        slow_watch.start()
     try:
         connection.request(
             "POST", target, body=body, headers={**headers, "Host": parts.netloc.rpartition("@")[2]}
         )
         response = connection.getresponse()
-        _drain(response, deadline)
+        excerpt = _drain(response, deadline)
         status = response.status
         error = None if 200 <= status < 300 else f"HTTP {status}"
         if 300 <= status < 400:
             error = f"HTTP {status}: redirects are not followed"
-        return outcome(status, error, response.getheader("Retry-After"))
+        return outcome(status, error, response.getheader("Retry-After"), excerpt)
     except (OSError, http.client.HTTPException) as failure:
         if isinstance(failure, TimeoutError) or time.monotonic() >= deadline:
-            return outcome(None, f"timed out after {timeout:g} s")
+            return outcome(None, f"timed out after {timeout:g} s", timed_out=True)
         return outcome(None, f"{type(failure).__name__}: {failure}"[:500])
     finally:
         watchdog.cancel()
+        if slow_watch is not None:
+            slow_watch.cancel()
         connection.close()
 
 
@@ -114,13 +138,26 @@ def _cut(connection: http.client.HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _drain(response: http.client.HTTPResponse, deadline: float) -> None:
-    """Read at most READ_CAP bytes of the body, within the deadline; the rest is dropped."""
+def _drain(response: http.client.HTTPResponse, deadline: float) -> str | None:
+    """Read at most READ_CAP bytes of the body, within the deadline; the rest is dropped.
+    Returns the first EXCERPT_BYTES as text (None for an empty body)."""
     remaining = READ_CAP
+    head = b""
     while remaining > 0:
         if time.monotonic() > deadline:
             raise TimeoutError
         chunk = response.read1(min(remaining, 4096))
         if not chunk:
-            return
+            break
+        if len(head) < EXCERPT_BYTES:
+            head += chunk[: EXCERPT_BYTES - len(head)]
         remaining -= len(chunk)
+    return head.decode(errors="replace") if head else None
+
+
+def _quietly(callback: Callable[[], None]) -> None:
+    """The slow callback is advice: its failure is logged, and the attempt goes on."""
+    try:
+        callback()
+    except Exception:
+        log.exception("the slow-attempt callback failed")

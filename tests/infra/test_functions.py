@@ -16,7 +16,7 @@ from infra.constructs.python_function import (
     SourceCopyBundler,
     function_code,
 )
-from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH
+from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from tests.infra.conftest import Synthesized
 
@@ -26,6 +26,7 @@ ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
     CASCADE,
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
+    WEBHOOK_PROBE,
 )
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
@@ -79,10 +80,12 @@ def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
     dead_letters = {
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": dev.logical_id(webhooks.dead_letter_queue)}
     }
+    bodies = {"WEBHOOK_BODIES_BUCKET": {"Ref": dev.logical_id(webhooks.bodies)}}
     return {
-        "webhook_subscriptions": queue,
-        WEBHOOK_DISPATCH.name: queue,
-        WEBHOOK_DELIVERY.name: queue | dead_letters,
+        "webhook_subscriptions": queue | bodies,
+        WEBHOOK_DISPATCH.name: queue | bodies,
+        WEBHOOK_DELIVERY.name: queue | dead_letters | bodies,
+        WEBHOOK_PROBE.name: queue | dead_letters | bodies,
     }.get(route.name, {})
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from infra.constructs.access import READ_WRITE, TableAccess, access_for
 from infra.constructs.cascade import CASCADE
-from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH
+from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from shared.store import schema
 from tests.infra.conftest import Synthesized
@@ -26,6 +26,7 @@ ALL_FUNCTIONS = (
     CASCADE,
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
+    WEBHOOK_PROBE,
 )
 
 # What each function may do, written out (not read from infra/constructs/access.py), so a
@@ -80,10 +81,22 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "index": {"dynamodb:Query"},
     },
-    # shared/store/webhooks.list_all: one Query of the table.
+    # shared/store/subscriptions.list_all: one Query of the table.
     "webhook_dispatch": {"table": {"dynamodb:Query"}},
-    # get (GetItem); record_attempt, mark_success, mark_failure, disable (UpdateItem).
-    "webhook_delivery": {"table": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    # get (GetItem); record_attempt, record_success/failure, open_circuit, disable
+    # (UpdateItem); backlog.add (TransactWriteItems of a Put and an Update).
+    "webhook_delivery": {"table": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+    # due_circuits (GSI3 Query); claim/schedule/close and attempts (UpdateItem); get
+    # (GetItem); the backlog (Query, BatchWriteItem).
+    "webhook_probe": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
 }
 STREAM_CONSUMERS = {CASCADE.name, WEBHOOK_DISPATCH.name}
 # What the CDK grants a stream mapping's on-failure queue (SqsDlq) and an SQS event source.
@@ -268,6 +281,11 @@ def _expected_queue_grants(dev: Synthesized) -> dict[str, dict[str, set[str]]]:
             delivery_queue: SQS_CONSUMER,
             dev.logical_id(webhooks.dead_letter_queue): {"sqs:SendMessage"},
         },
+        # Drains backlogs to the queue; parks what outlived its window.
+        WEBHOOK_PROBE.name: {
+            delivery_queue: {"sqs:SendMessage"},
+            dev.logical_id(webhooks.dead_letter_queue): {"sqs:SendMessage"},
+        },
         # Test notifications, resends, recoveries.
         "webhook_subscriptions": {delivery_queue: {"sqs:SendMessage"}},
     }
@@ -284,3 +302,30 @@ def test_no_role_may_purge_or_manage_queues(dev: Synthesized) -> None:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             sqs_actions = {a for a in _actions(statement) if a.startswith("sqs:")}
             assert sqs_actions <= allowed, statement
+
+
+def _bucket_grants(dev: Synthesized, route: FunctionRoute) -> set[str]:
+    """The S3 actions a function's role has, each checked to be on the bodies prefix only."""
+    bucket_id = dev.logical_id(dev.stack.webhooks.bodies)
+    actions: set[str] = set()
+    for statement in dev.policy_statements(_role_id(dev, route)):
+        found = {action for action in _actions(statement) if action.startswith("s3:")}
+        if found:
+            assert _resources(statement) == [
+                {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/notifications/*"]]}
+            ], statement
+            actions |= found
+    return actions
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_only_the_webhook_functions_touch_notification_bodies(
+    dev: Synthesized, route: FunctionRoute
+) -> None:
+    expected = {
+        WEBHOOK_DISPATCH.name: {"s3:PutObject"},  # stores a body too large for a message
+        WEBHOOK_DELIVERY.name: {"s3:GetObject"},
+        WEBHOOK_PROBE.name: {"s3:GetObject"},
+        "webhook_subscriptions": {"s3:GetObject"},  # shows one delivery's large body
+    }
+    assert _bucket_grants(dev, route) == expected.get(route.name, set())

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from infra.constructs.cascade import CASCADE
-from infra.constructs.webhooks import DELIVERY_OUTCOMES, WEBHOOK_DELIVERY, WEBHOOK_DISPATCH
+from infra.constructs.webhooks import (
+    DELIVERY_OUTCOMES,
+    WEBHOOK_DELIVERY,
+    WEBHOOK_DISPATCH,
+    WEBHOOK_PROBE,
+)
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from tests.infra.conftest import Synthesized
 
@@ -19,6 +24,7 @@ ALL_FUNCTIONS = (
     CASCADE,
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
+    WEBHOOK_PROBE,
 )
 
 

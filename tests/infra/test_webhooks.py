@@ -4,8 +4,6 @@ it with backoff, and what is given up on (or crash-loops) lands on a dead-letter
 from __future__ import annotations
 
 import ast
-import asyncio
-import contextlib
 import inspect
 import json
 import random
@@ -22,12 +20,15 @@ from infra.constructs.webhooks import (
     LOCAL_ONLY_VARIABLES,
     WEBHOOK_DELIVERY,
     WEBHOOK_DISPATCH,
+    WEBHOOK_PROBE,
 )
 from shared import settings as settings_module
 from shared.services import delivery as delivery_service
+from shared.services import probing
 from shared.services.delivery import RetryLater
+from shared.store.deliveries import DELIVERY_LOG_TTL_SECONDS
+from shared.webhooks import bodies, sender
 from shared.webhooks import queue as queue_module
-from shared.webhooks import sender
 from shared.webhooks.backoff import DELIVERY_WINDOW, MAX_DELAY, retry_delay
 from tests.infra.conftest import Synthesized
 
@@ -174,7 +175,8 @@ def test_the_delivery_queue_triggers_delivery_ten_at_a_time(dev: Synthesized) ->
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert mapping["BatchSize"] == 10
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 20}
+    # Headroom for receivers that hang until their circuit opens (see WebhookSettings).
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 50}
     # Deliveries should not wait for a fuller batch.
     assert mapping.get("MaximumBatchingWindowInSeconds", 0) == 0
 
@@ -247,19 +249,23 @@ def _record() -> SQSRecord:
     )
 
 
-def _emit(monkeypatch: pytest.MonkeyPatch, outcome: str | None) -> None:
+# A RetryLater's details: an attempt that failed, or a message waiting on a slow receiver.
+FAILED_ATTEMPT = {"error": "HTTP 500"}
+WAITING = {"waiting_seconds": 5.0}
+
+
+def _emit(monkeypatch: pytest.MonkeyPatch, outcome: str | dict[str, Any]) -> None:
     def deliver(body: str, receipt_handle: str, attempt: int) -> str:
-        if outcome is None:
-            raise RetryLater({"error": "HTTP 500"})
+        if isinstance(outcome, dict):
+            raise RetryLater(outcome)
         return outcome
 
     monkeypatch.setattr(delivery_handler, "deliver", deliver)
-    with contextlib.suppress(RetryLater):
-        asyncio.run(delivery_handler.handle_record(_record()))
+    delivery_handler.lambda_handler({"Records": [_record().raw_event]}, None)  # type: ignore[arg-type]
 
 
 def test_deliver_results_are_the_ones_the_metrics_know() -> None:
-    assert _deliver_results() == {"succeeded", "skipped", "dead"}
+    assert _deliver_results() == {"succeeded", "skipped", "backlogged", "dead"}
 
 
 def test_the_handler_emits_the_metrics_the_success_rate_reads(
@@ -267,7 +273,67 @@ def test_the_handler_emits_the_metrics_the_success_rate_reads(
 ) -> None:
     assert delivery_handler.metrics.namespace == DELIVERY_OUTCOMES.namespace
     assert delivery_handler.metrics.service == DELIVERY_OUTCOMES.service
-    for outcome in (*_deliver_results(), None):
+    emitted: set[str] = set()
+    real_flush = delivery_handler.metrics.flush_metrics
+
+    def flush(*args: Any, **kwargs: Any) -> None:
+        emitted.update(delivery_handler.metrics.metric_set)
+        real_flush(*args, **kwargs)
+
+    monkeypatch.setattr(delivery_handler.metrics, "flush_metrics", flush)
+    for outcome in (*_deliver_results(), FAILED_ATTEMPT, WAITING):
         _emit(monkeypatch, outcome)
     known = {DELIVERY_OUTCOMES.succeeded, *DELIVERY_OUTCOMES.failed, *DELIVERY_OUTCOMES.graphed}
-    assert set(delivery_handler.metrics.metric_set) == known
+    assert emitted == known
+
+
+# --- large notifications and failing receivers ----------------------------------------------
+
+
+def test_the_bodies_bucket_is_private_encrypted_ssl_only_and_expires_after_the_log(
+    dev: Synthesized,
+) -> None:
+    bucket_id = dev.logical_id(dev.stack.webhooks.bodies)
+    bucket = dev.template_json["Resources"][bucket_id]
+    properties = bucket["Properties"]
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
+    }
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    # Resend and recover read a large body back for as long as the delivery log keeps it.
+    assert rule["ExpirationInDays"] == 35 > DELIVERY_LOG_TTL_SECONDS // DAY
+    assert bucket["DeletionPolicy"] == "Retain"
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in dev.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    assert [s["Condition"] for s in policy] == [{"Bool": {"aws:SecureTransport": "false"}}]
+
+
+def test_a_queue_message_carries_at_most_the_inline_limit(dev: Synthesized) -> None:
+    _, queue = _queue(dev, "queue")
+    # Whatever the queue's own maximum, messages stay far below SQS's oldest 256 KiB limit.
+    assert queue.get("MaximumMessageSize", 262_144) >= 2 * bodies.INLINE_LIMIT
+    assert queue_module.BATCH_BYTES <= 262_144
+
+
+def test_the_probe_runs_every_minute_with_the_time_for_a_full_run(dev: Synthesized) -> None:
+    probe_id = dev.function_id(WEBHOOK_PROBE.handler)
+    (rule,) = dev.resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [probe_id, "Arn"]}
+    timeout = _function(dev, WEBHOOK_PROBE.handler)["Timeout"]
+    rounds = probing.DUE_PER_RUN / probing.PARALLEL_PROBES
+    assert timeout >= rounds * sender.TIMEOUT_SECONDS + 60
+    # A probe's lease outlasts a probe, so a second run never takes a receiver being probed.
+    assert probing.LEASE_SECONDS > sender.TIMEOUT_SECONDS + 30

@@ -43,6 +43,31 @@ def environment(table: str) -> str:
     return tenancy.create_environment("Unit").id
 
 
+@pytest.fixture
+def queues(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The webhook delivery queue, its dead-letter queue and the bodies bucket (moto)."""
+    import boto3
+
+    from shared.webhooks import bodies, queue
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    urls = {
+        "queue": sqs.create_queue(QueueName="deliveries")["QueueUrl"],
+        "dead": sqs.create_queue(QueueName="deliveries-dead")["QueueUrl"],
+    }
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="waymark-bodies-unit")
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", urls["queue"])
+    monkeypatch.setenv("WEBHOOK_DEAD_LETTER_QUEUE_URL", urls["dead"])
+    monkeypatch.setenv("WEBHOOK_BODIES_BUCKET", "waymark-bodies-unit")
+    for name in ("SQS_ENDPOINT_URL", "S3_ENDPOINT_URL", "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"):
+        monkeypatch.delenv(name, raising=False)
+    queue.reset()
+    bodies.reset()
+    yield urls
+    queue.reset()
+    bodies.reset()
+
+
 class LambdaContext:
     function_name = "unit"
     memory_limit_in_mb = 512

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,71 +14,11 @@ import pytest
 
 from shared.clock import format_timestamp
 from shared.services import delivery
-from shared.store import webhooks as subscriptions
+from shared.store import deliveries, subscriptions
 from shared.webhooks import queue, sender
 from shared.webhooks.messages import DeliveryMessage, delivery_id_for
 from shared.webhooks.sender import Outcome
-
-URL = "https://hooks.example.com/waymark"
-
-
-@pytest.fixture
-def queues(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    urls = {
-        "queue": sqs.create_queue(QueueName="deliveries")["QueueUrl"],
-        "dead": sqs.create_queue(QueueName="deliveries-dead")["QueueUrl"],
-    }
-    monkeypatch.setenv("WEBHOOK_QUEUE_URL", urls["queue"])
-    monkeypatch.setenv("WEBHOOK_DEAD_LETTER_QUEUE_URL", urls["dead"])
-    monkeypatch.delenv("SQS_ENDPOINT_URL", raising=False)
-    queue.reset()
-    yield urls
-    queue.reset()
-
-
-class FakeReceiver:
-    """Stands in for sender.post: answers with the next outcome and keeps what was sent."""
-
-    def __init__(self, *outcomes: Outcome) -> None:
-        self.outcomes = list(outcomes)
-        self.sent: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def __call__(self, url: str, body: bytes, headers: dict[str, str], **_: Any) -> Outcome:
-        self.sent.append((url, body, headers))
-        return self.outcomes.pop(0)
-
-
-OK = Outcome(200, 12, None)
-DOWN = Outcome(500, 30, "HTTP 500")
-
-
-def message_for(environment: str, subscription_id: str, **overrides: Any) -> DeliveryMessage:
-    fields: dict[str, Any] = {
-        "environment_id": environment,
-        "subscription_id": subscription_id,
-        "delivery_id": delivery_id_for("n1", subscription_id),
-        "notification_id": "n1",
-        "topic": "user.created",
-        "body": json.dumps({"id": "n1", "object": "webhook_notification"}),
-        "created_at": "2026-11-25T00:00:00.000+00:00",
-        "window_started_at": datetime.now(UTC).timestamp(),
-        **overrides,
-    }
-    return DeliveryMessage(**fields)
-
-
-def receipt(queue_url: str, message: DeliveryMessage) -> str:
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    sqs.send_message(QueueUrl=queue_url, MessageBody=message.to_json())
-    handle: str = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["ReceiptHandle"]
-    return handle
-
-
-def subscribe(environment: str, **extra: Any) -> subscriptions.Subscription:
-    return subscriptions.create(
-        environment, api_version="2020-01-03", topics=["*"], url=URL, **extra
-    )
+from tests.unit.webhooks_support import DOWN, OK, URL, FakeReceiver, message_for, receipt, subscribe
 
 
 def test_success_is_signed_and_recorded(
@@ -101,7 +40,7 @@ def test_success_is_signed_and_recorded(
     ).hexdigest()
     assert signature == expected
     assert headers["webhook-id"] == "n1"
-    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    logged = deliveries.get_delivery(environment, subscription.id, message.delivery_id)
     assert logged is not None and logged.status == "succeeded"
     assert [a["status_code"] for a in logged.attempts] == [200]
 
@@ -139,7 +78,7 @@ def test_a_failure_postpones_the_message_and_logs_the_next_attempt(
     with pytest.raises(delivery.RetryLater):
         delivery.deliver(message.to_json(), "handle", 1)
     assert postponed and 120 <= postponed[0] <= 12 * 3600  # Retry-After honoured
-    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    logged = deliveries.get_delivery(environment, subscription.id, message.delivery_id)
     assert logged is not None and logged.status == "failed"
     assert logged.attempts[0]["next_attempt_at"] is not None
     current = subscriptions.get(environment, subscription.id)
@@ -159,7 +98,7 @@ def test_past_the_window_the_message_is_parked_in_the_dead_letter_queue(
         "Messages"
     ]
     assert DeliveryMessage.from_json(parked[0]["Body"]) == message
-    logged = subscriptions.get_delivery(environment, subscription.id, message.delivery_id)
+    logged = deliveries.get_delivery(environment, subscription.id, message.delivery_id)
     assert logged is not None and logged.status == "dead"
 
 
@@ -168,7 +107,7 @@ def test_five_days_of_failures_disable_the_subscription(
 ) -> None:
     subscription = subscribe(environment)
     five_days_ago = format_timestamp(datetime.now(UTC) - timedelta(days=5, minutes=1))
-    subscriptions.mark_failure(environment, subscription.id, five_days_ago)
+    subscriptions.record_failure(environment, subscription.id, five_days_ago)
     monkeypatch.setattr(sender, "post", FakeReceiver(DOWN))
     monkeypatch.setattr(queue, "postpone", lambda handle, delay: None)
     message = message_for(environment, subscription.id)
@@ -189,7 +128,7 @@ def test_a_success_ends_the_failing_streak(
     environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscription = subscribe(environment)
-    subscriptions.mark_failure(environment, subscription.id, "2026-11-25T00:00:00.000+00:00")
+    subscriptions.record_failure(environment, subscription.id, "2026-11-25T00:00:00.000+00:00")
     monkeypatch.setattr(sender, "post", FakeReceiver(OK))
     message = message_for(environment, subscription.id)
     delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1)
@@ -237,3 +176,65 @@ def test_a_batch_that_fails_entirely_reports_its_failures_instead_of_raising(
     ]
     result = lambda_handler({"Records": records}, None)  # a receiver outage is no crash
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["n1", "n2"]
+
+
+def test_a_log_write_that_fails_after_a_2xx_causes_no_redelivery(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    subscription = subscribe(environment)
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}
+        raise ClientError(error, "UpdateItem")
+
+    monkeypatch.setattr(deliveries, "record_attempt", refuse)
+    message = message_for(environment, subscription.id)
+    # "succeeded" (not an exception): the batch deletes the message, nothing is sent again.
+    assert delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1) == "succeeded"
+    assert len(receiver.sent) == 1
+
+
+def test_the_log_keeps_the_response_excerpt_and_a_bounded_number_of_attempts(
+    environment: str, queues: dict[str, str]
+) -> None:
+    subscription = subscribe(environment)
+    message = message_for(environment, subscription.id)
+    for n in range(deliveries.MAX_LOGGED_ATTEMPTS + 10):
+        record = {"attempted_at": f"attempt {n}", "status_code": 500, "response_excerpt": "no"}
+        deliveries.record_attempt(message, record, "failed")
+    logged = deliveries.get_delivery(environment, subscription.id, message.delivery_id)
+    assert logged is not None
+    kept = [a["attempted_at"] for a in logged.attempts]
+    first = [f"attempt {n}" for n in range(deliveries.MAX_LOGGED_ATTEMPTS - 1)]
+    assert kept == [*first, f"attempt {deliveries.MAX_LOGGED_ATTEMPTS + 9}"]
+    assert logged.dropped_attempts == 10
+    assert logged.attempts[0]["response_excerpt"] == "no"
+
+
+def test_a_large_body_is_read_from_the_bucket_and_logged_as_its_key(
+    environment: str, queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.webhooks import bodies
+
+    subscription = subscribe(environment)
+    body = json.dumps({"id": "n1", "data": {"bio": "é" * 400_000}}, ensure_ascii=False)
+    key = bodies.key_for(environment, "n1", "2020-01-03")
+    bodies.store(key, body)
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    message = message_for(environment, subscription.id, body=None, body_key=key)
+
+    assert delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1) == "succeeded"
+    [(_, sent, headers)] = receiver.sent
+    assert sent == body.encode()
+    timestamp = headers["Userflow-Signature"].split(",")[0].split("=")[1]
+    expected = hmac.new(
+        subscription.secret.encode(), f"{timestamp}.".encode() + sent, hashlib.sha256
+    )
+    assert f"v1={expected.hexdigest()}" in headers["Userflow-Signature"]
+    logged = deliveries.get_delivery(environment, subscription.id, message.delivery_id)
+    assert logged is not None and logged.body is None and logged.body_key == key

@@ -11,10 +11,8 @@ import boto3
 import pytest
 
 from functions.webhook_dispatch.handler import lambda_handler as dispatch
-from shared.services import dispatch as dispatch_service
-from shared.store import dynamo, keys
-from shared.store import webhooks as subscriptions
-from shared.webhooks import queue
+from shared.store import dynamo, keys, subscriptions
+from shared.webhooks import bodies, queue
 from shared.webhooks.messages import DeliveryMessage
 
 URL = "https://hooks.example.com/waymark"
@@ -27,21 +25,27 @@ def queue_url(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ]
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", url)
     monkeypatch.delenv("SQS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("WEBHOOK_BODIES_BUCKET", "waymark-bodies-unit")
+    monkeypatch.delenv("S3_ENDPOINT_URL", raising=False)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="waymark-bodies-unit")
     queue.reset()
-    dispatch_service.forget_subscriptions()
+    bodies.reset()
     yield url
     queue.reset()
-    dispatch_service.forget_subscriptions()
+    bodies.reset()
 
 
-def drain(queue_url: str) -> list[DeliveryMessage]:
+def drain(queue_url: str, groups: list[str] | None = None) -> list[DeliveryMessage]:
+    """Every queued message; `groups` collects their MessageGroupIds."""
     sqs = boto3.client("sqs", region_name="us-east-1")
     found: list[DeliveryMessage] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
+    while messages := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    ).get("Messages", []):
         for message in messages:
             found.append(DeliveryMessage.from_json(message["Body"]))
+            if groups is not None:
+                groups.append(message["Attributes"].get("MessageGroupId", ""))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return found
 
@@ -141,3 +145,69 @@ def test_other_environments_subscriptions_are_never_matched(
     subscriptions.create(other, api_version="2020-01-03", topics=["*"], url=URL)
     dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, None)
     assert drain(queue_url) == []
+
+
+def test_a_subscription_created_after_a_batch_gets_the_very_next_write(
+    environment: str, queue_url: str
+) -> None:
+    """A warm dispatcher keeps nothing between batches: the reference's "immediately"."""
+    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, None)
+    assert drain(queue_url) == []  # nobody subscribed yet, and the environment is warm
+    created = subscriptions.create(environment, api_version="2020-01-03", topics=["user"], url=URL)
+    dispatch({"Records": [stream_record("e2", None, user_item(environment, "u2"))]}, None)
+    assert [m.subscription_id for m in drain(queue_url)] == [created.id]
+
+    subscriptions.update(environment, created.id, topics=["group"])
+    dispatch({"Records": [stream_record("e3", None, user_item(environment, "u3"))]}, None)
+    assert drain(queue_url) == []  # a PATCH takes effect for the next write too
+
+
+def test_subscriptions_are_read_once_per_environment_per_batch(
+    environment: str, queue_url: str
+) -> None:
+    from shared.store import tenancy
+
+    other = tenancy.create_environment("Other").id
+    for env in (environment, other):
+        subscriptions.create(env, api_version="2020-01-03", topics=["*"], url=URL)
+    queries: list[str] = []
+    dynamo.client().meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: queries.append(params["ExpressionAttributeValues"][":pk"]["S"]),
+    )
+    records = [
+        stream_record(f"e{i}", None, user_item(env, f"u{i}"))
+        for i in range(20)
+        for env in (environment, other)
+    ]
+    assert dispatch({"Records": records}, None) == {"batchItemFailures": []}
+    assert sorted(queries) == sorted(keys.webhook_subscriptions(e) for e in (environment, other))
+    groups: list[str] = []
+    messages = drain(queue_url, groups)
+    assert len(messages) == 40
+    # Each message names its environment as MessageGroupId: the queue is a fair queue.
+    assert sorted(set(zip([m.environment_id for m in messages], groups, strict=True))) == sorted(
+        [(environment, environment), (other, other)]
+    )
+
+
+def test_a_notification_too_large_for_a_message_waits_in_the_bucket_once(
+    environment: str, queue_url: str
+) -> None:
+    subscribers = [
+        subscriptions.create(environment, api_version="2020-01-03", topics=["user"], url=URL)
+        for _ in range(2)
+    ]
+    big = {f"field_{i}": "x" * 9_900 for i in range(24)}  # about 240 KB of attributes
+    old = user_item(environment, "u1", **{k: "y" * 9_900 for k in big})
+    new = user_item(environment, "u1", **big)
+    assert dispatch({"Records": [stream_record("e1", old, new)]}, None) == {"batchItemFailures": []}
+    messages = drain(queue_url)
+    assert sorted(m.subscription_id for m in messages) == sorted(s.id for s in subscribers)
+    assert all(m.body is None and m.body_key for m in messages)
+    assert all(m.size() < bodies.INLINE_LIMIT for m in messages)
+    assert len({m.body_key for m in messages}) == 1  # one object for both subscriptions
+    stored = json.loads(bodies.load(messages[0].body_key or ""))
+    assert stored["topic"] == "user.updated"
+    assert stored["data"]["updated_attributes"] == big
+    assert len(json.dumps(stored)) > 3 * 200_000  # object, previous and updated attributes

@@ -27,8 +27,27 @@ def test_round_trip() -> None:
     assert DeliveryMessage.from_json(MESSAGE.to_json()) == MESSAGE
 
 
-def test_json_is_a_flat_object() -> None:
-    assert json.loads(MESSAGE.to_json()) == dataclasses.asdict(MESSAGE)
+def test_json_is_a_flat_object_without_the_absent_body_key() -> None:
+    fields = dataclasses.asdict(MESSAGE)
+    assert fields.pop("body_key") is None
+    assert json.loads(MESSAGE.to_json()) == fields
+
+
+def test_a_large_body_travels_as_its_key() -> None:
+    stored = dataclasses.replace(MESSAGE, body=None, body_key="notifications/env_1/n1/v.json")
+    assert "body" not in json.loads(stored.to_json())
+    assert DeliveryMessage.from_json(stored.to_json()) == stored
+    assert stored.size() == len(stored.to_json().encode())
+
+
+@pytest.mark.parametrize(
+    ("body", "body_key"), [(None, None), ("{}", "notifications/env_1/n1/v.json")]
+)
+def test_a_message_has_a_body_or_its_key_but_not_both(
+    body: str | None, body_key: str | None
+) -> None:
+    with pytest.raises(ValueError, match="exactly one of"):
+        dataclasses.replace(MESSAGE, body=body, body_key=body_key)
 
 
 def test_integer_window_start_is_read_as_float() -> None:
@@ -73,6 +92,8 @@ def _with(key: str, value: Any) -> dict[str, Any]:
         json.dumps(_with("subscription_id", 5)),
         json.dumps(_with("body", None)),
         json.dumps(_with("body", "")),
+        json.dumps(_with("body_key", "")),
+        json.dumps({**_without("body"), "body_key": 7}),
         json.dumps(_with("window_started_at", "1700000000")),
         json.dumps(_with("window_started_at", True)),
         json.dumps(_with("window_started_at", None)),

@@ -3,6 +3,7 @@ test notifications, delivery log, resend, recover), and the webhook store (moto:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -14,21 +15,23 @@ import pytest
 
 from functions.webhook_subscriptions.handler import lambda_handler
 from shared.clock import format_timestamp
-from shared.store import dynamo, keys, tenancy
-from shared.store import webhooks as store
+from shared.store import deliveries, dynamo, keys, tenancy
+from shared.store import subscriptions as store
 from shared.webhooks import queue
 from shared.webhooks.messages import DeliveryMessage, delivery_id_for
 from tests.unit.conftest import Invoke
 
 URL = "https://example.com/hooks/userflow"
 SPEC_KEYS = {"id", "object", "api_version", "created_at", "disabled", "topics", "url"}
-EXTENSION_KEYS = {"standard_webhooks", "disabled_reason", "disabled_at"}
+EXTENSION_KEYS = {"standard_webhooks", "disabled_reason", "disabled_at", "circuit"}
 DELIVERY_KEYS = {
     "id",
     "object",
     "attempts",
+    "dropped_attempts",
     "created_at",
     "notification",
+    "notification_stored",
     "notification_id",
     "status",
     "topic",
@@ -335,7 +338,7 @@ def test_standard_webhooks_is_set_at_create_and_by_patch(call: Invoke) -> None:
 def test_automatic_disable_shows_and_re_enabling_clears_it(call: Invoke, environment: str) -> None:
     created = create(call)
     path = f"/webhook_subscriptions/{created['id']}"
-    assert store.mark_failure(environment, created["id"], "2024-05-01T00:00:00.000+00:00")
+    assert store.record_failure(environment, created["id"], "2024-05-01T00:00:00.000+00:00")
     store.disable(environment, created["id"], reason="Every delivery failed for 5 days.", at=at(0))
     _, found = call("GET", path)
     assert found["disabled"] is True
@@ -453,7 +456,7 @@ def test_deliveries_are_listed_newest_first_and_paged(call: Invoke, environment:
     ids = []
     for minute in range(3):
         m = message(environment, sub, at(minute), notification_id=f"n-{minute}")
-        store.record_attempt(m, attempt(500), "failed")
+        deliveries.record_attempt(m, attempt(500), "failed")
         ids.append(m.delivery_id)
     path = f"/webhook_subscriptions/{sub}/deliveries"
     status, first = call("GET", path, query="limit=2")
@@ -479,8 +482,8 @@ def test_deliveries_reject_an_unknown_starting_after(call: Invoke) -> None:
 def test_get_a_delivery_with_its_attempts(call: Invoke, environment: str) -> None:
     sub = create(call)["id"]
     m = message(environment, sub, at(0))
-    store.record_attempt(m, attempt(None, "timed out after 15 s"), "failed")
-    store.record_attempt(m, attempt(200), "succeeded")
+    deliveries.record_attempt(m, attempt(None, "timed out after 15 s"), "failed")
+    deliveries.record_attempt(m, attempt(200), "succeeded")
     status, delivery = call("GET", f"/webhook_subscriptions/{sub}/deliveries/{m.delivery_id}")
     assert status == 200
     assert delivery["status"] == "succeeded"
@@ -496,7 +499,7 @@ def test_resend_enqueues_the_same_delivery_with_a_new_window(
 ) -> None:
     sub = create(call)["id"]
     m = message(environment, sub, at(0))
-    store.record_attempt(m, attempt(500), "dead")
+    deliveries.record_attempt(m, attempt(500), "dead")
     status, delivery = call(
         "POST", f"/webhook_subscriptions/{sub}/deliveries/{m.delivery_id}/resend"
     )
@@ -523,7 +526,7 @@ def test_recover_resends_failed_and_dead_deliveries_since(
     call: Invoke, environment: str, queue_url: str
 ) -> None:
     sub = create(call)["id"]
-    outcomes: list[tuple[int, store.DeliveryStatus]] = [
+    outcomes: list[tuple[int, deliveries.DeliveryStatus]] = [
         (-5, "failed"),
         (0, "dead"),
         (1, "succeeded"),
@@ -533,7 +536,7 @@ def test_recover_resends_failed_and_dead_deliveries_since(
     logged = {}
     for minute, outcome in outcomes:
         m = message(environment, sub, at(minute), notification_id=f"n{minute}")
-        store.record_attempt(m, attempt(200 if outcome == "succeeded" else 500), outcome)
+        deliveries.record_attempt(m, attempt(200 if outcome == "succeeded" else 500), outcome)
         logged[minute] = m.delivery_id
     status, result = call(
         "POST", f"/webhook_subscriptions/{sub}/recover", body={"since": "2024-05-01T12:00:00Z"}
@@ -566,7 +569,7 @@ def test_nothing_is_sent_to_a_disabled_subscription(
 ) -> None:
     sub = create(call)["id"]
     m = message(environment, sub, at(0))
-    store.record_attempt(m, attempt(500), "dead")
+    deliveries.record_attempt(m, attempt(500), "dead")
     call("PATCH", f"/webhook_subscriptions/{sub}", body={"disabled": True})
     path = f"/webhook_subscriptions/{sub}"
     for response in (
@@ -586,7 +589,7 @@ def test_another_environment_cannot_see_change_or_delete(
 ) -> None:
     created = create(call)
     m = message(environment, created["id"], at(0))
-    store.record_attempt(m, attempt(500), "failed")
+    deliveries.record_attempt(m, attempt(500), "failed")
     path = f"/webhook_subscriptions/{created['id']}"
     assert other("GET", path)[0] == 404
     assert other("PATCH", path, body={"disabled": True})[0] == 404
@@ -622,7 +625,7 @@ def test_list_all_reads_one_environment(call: Invoke, other: Invoke, environment
 def test_items_use_the_documented_keys(call: Invoke, environment: str) -> None:
     sub = create(call)["id"]
     m = message(environment, sub, at(0))
-    store.record_attempt(m, attempt(500), "failed")
+    deliveries.record_attempt(m, attempt(500), "failed")
     client, table = dynamo.client(), dynamo.table_name()
     key = {"PK": f"E#{environment}#WEBHOOKS", "SK": f"S#{sub}"}
     assert key == keys.webhook_subscription(environment, sub)
@@ -636,40 +639,144 @@ def test_items_use_the_documented_keys(call: Invoke, environment: str) -> None:
 def test_record_attempt_creates_then_appends(call: Invoke, environment: str) -> None:
     sub = create(call)["id"]
     m = message(environment, sub, at(0))
-    first = store.record_attempt(m, attempt(502), "failed")
+    first = deliveries.record_attempt(m, attempt(502), "failed")
     assert (first.status, first.attempts) == ("failed", [attempt(502)])
-    second = store.record_attempt(m, attempt(200), "succeeded")
+    second = deliveries.record_attempt(m, attempt(200), "succeeded")
     assert second.status == "succeeded"
     assert second.attempts == [attempt(502), attempt(200)]
     assert second.created_at == at(0) and second.body == m.body
-    assert store.get_delivery(environment, sub, m.delivery_id) == second
-    assert store.get_delivery(environment, "another-subscription", m.delivery_id) is None
+    assert deliveries.get_delivery(environment, sub, m.delivery_id) == second
+    assert deliveries.get_delivery(environment, "another-subscription", m.delivery_id) is None
 
 
-def test_mark_failure_keeps_the_first_failure_and_mark_success_clears_it(
+def test_record_failure_counts_and_keeps_the_first_failure_and_success_clears_it(
     call: Invoke, environment: str
 ) -> None:
     sub = create(call)["id"]
-    assert store.mark_failure(environment, sub, at(0)) == at(0)
-    assert store.mark_failure(environment, sub, at(5)) == at(0)
-    store.mark_success(environment, sub)
-    store.mark_success(environment, sub)  # nothing to clear: no error
-    assert store.mark_failure(environment, sub, at(9)) == at(9)
-    assert store.mark_failure(environment, "gone", at(9)) is None
+
+    def streak(now: str) -> tuple[str | None, int]:
+        found = store.record_failure(environment, sub, now)
+        assert found is not None
+        return found.failing_since, found.consecutive_failures
+
+    assert streak(at(0)) == (at(0), 1)
+    assert streak(at(5)) == (at(0), 2)
+    store.record_success(environment, sub)
+    store.record_success(environment, sub)  # nothing to clear: no error
+    assert streak(at(9)) == (at(9), 1)
+    assert store.record_failure(environment, "gone", at(9)) is None
 
 
 def test_failed_since_is_a_bounded_oldest_first_range(call: Invoke, environment: str) -> None:
     sub = create(call)["id"]
     for minute in range(-2, 5):
-        outcome: store.DeliveryStatus = "succeeded" if minute == 1 else "failed"
-        store.record_attempt(
+        outcome: deliveries.DeliveryStatus = "succeeded" if minute == 1 else "failed"
+        deliveries.record_attempt(
             message(environment, sub, at(minute), notification_id=f"n{minute}"),
             attempt(500),
             outcome,
         )
-    page = store.failed_since(environment, sub, at(0), limit=2)
+    page = deliveries.failed_since(environment, sub, at(0), limit=2)
     assert [d.created_at for d in page.items] == [at(0), at(2)]
     assert page.has_more is True
-    rest = store.failed_since(environment, sub, at(0))
+    rest = deliveries.failed_since(environment, sub, at(0))
     assert [d.created_at for d in rest.items] == [at(0), at(2), at(3), at(4)]
     assert rest.has_more is False
+
+
+# --- limits and faults ------------------------------------------------------------------------
+
+
+def test_an_environment_has_at_most_the_configured_number_of_subscriptions(
+    call: Invoke, other: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SUBSCRIPTION_LIMIT", "3")
+    queue.reset()  # forget the cached settings
+    for _ in range(3):
+        create(call)
+    message = error_message(
+        call("POST", "/webhook_subscriptions", body={"url": URL, "topics": ["user"]})
+    )
+    assert "already has 3 webhook subscriptions" in message
+    assert len(call("GET", "/webhook_subscriptions")[1]["data"]) == 3
+    create(other)  # the cap is per environment
+
+
+def _failing_batches(monkeypatch: pytest.MonkeyPatch, fail_from_call: int) -> list[int]:
+    """SQS takes the first `fail_from_call - 1` SendMessageBatch calls, then refuses all."""
+    from botocore.exceptions import ClientError
+
+    sizes: list[int] = []
+    real = queue.client().send_message_batch
+
+    def send_message_batch(**arguments: Any) -> Any:
+        if len(sizes) + 1 >= fail_from_call:
+            error = {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}
+            raise ClientError(error, "SendMessageBatch")
+        sizes.append(len(arguments["Entries"]))
+        return real(**arguments)
+
+    monkeypatch.setattr(queue.client(), "send_message_batch", send_message_batch)
+    return sizes
+
+
+def test_recover_that_fails_part_way_leaves_the_rest_for_the_next_call(
+    call: Invoke, environment: str, queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = create(call)["id"]
+    messages = [message(environment, sub, at(n), notification_id=f"n{n}") for n in range(25)]
+    for m in messages:
+        deliveries.record_attempt(m, attempt(500), "dead")
+    sizes = _failing_batches(monkeypatch, fail_from_call=2)
+    path = f"/webhook_subscriptions/{sub}/recover"
+    status, result = call("POST", path, body={"since": at(0)})
+    assert status == 200
+    assert (result["resent_count"], result["has_more"]) == (sizes[0], True) == (10, True)
+    statuses = [
+        found.status
+        for found in (deliveries.get_delivery(environment, sub, m.delivery_id) for m in messages)
+        if found is not None
+    ]
+    # Only what SQS holds is pending; the rest is still dead, for the next recover to find.
+    assert statuses == ["pending"] * 10 + ["dead"] * 15
+    assert len(queued(queue_url)) == 10
+
+    monkeypatch.undo()
+    status, result = call("POST", path, body={"since": at(0)})
+    assert (status, result["resent_count"], result["has_more"]) == (200, 15, False)
+    assert len(queued(queue_url)) == 15
+
+
+def test_a_resend_sqs_refuses_changes_nothing_and_asks_to_retry(
+    call: Invoke, environment: str, queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = create(call)["id"]
+    m = message(environment, sub, at(0))
+    deliveries.record_attempt(m, attempt(500), "dead")
+    _failing_batches(monkeypatch, fail_from_call=1)
+    status, body = call("POST", f"/webhook_subscriptions/{sub}/deliveries/{m.delivery_id}/resend")
+    assert status == 503 and body["error"]["code"] == "service_unavailable"
+    found = deliveries.get_delivery(environment, sub, m.delivery_id)
+    assert found is not None and found.status == "dead"
+
+
+def test_large_notifications_are_left_out_of_lists_and_shown_one_at_a_time(
+    call: Invoke, environment: str, queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.webhooks import bodies
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="waymark-bodies-unit")
+    monkeypatch.setenv("WEBHOOK_BODIES_BUCKET", "waymark-bodies-unit")
+    bodies.reset()
+    sub = create(call)["id"]
+    body = json.dumps({"id": "big", "data": {"bio": "x" * 300_000}})
+    key = bodies.key_for(environment, "big", "2020-01-03")
+    bodies.store(key, body)
+    big = dataclasses.replace(message(environment, sub, at(0), "big"), body=None, body_key=key)
+    deliveries.record_attempt(big, attempt(200), "succeeded")
+
+    [listed] = call("GET", f"/webhook_subscriptions/{sub}/deliveries")[1]["data"]
+    assert (listed["notification"], listed["notification_stored"]) == (None, True)
+    _, one = call("GET", f"/webhook_subscriptions/{sub}/deliveries/{big.delivery_id}")
+    assert one["notification"] == json.loads(body)
+    bodies.reset()

@@ -1,0 +1,163 @@
+"""Probing failing receivers and draining their backlogs: the other side of the circuit.
+
+The probe function runs every minute (every half second in the local stack). Each run takes
+the circuits whose probe is due (one GSI3 Query) and, for each, claims the probe with a lease
+(a conditional write), so one receiver is never probed twice at once:
+- open: POST the oldest notification in the backlog. A failure schedules the next probe on
+  the backoff schedule (the oldest notification's last attempt lands at the end of its 3-day
+  window, as on the shared path; then it is dead, parked for a person) and expires what else
+  outlived its window; a 2xx starts the drain. An empty backlog closes the circuit.
+- draining: move the backlog back to the shared queue, a page at a time, oldest first; when
+  it is empty and nothing was added since it was read, close the circuit. A drain cut short
+  by its budget goes on in the next run.
+Every run's work is bounded: `DUE_PER_RUN` circuits, one POST each, and `DRAIN_PAGES` pages.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from shared.services.delivery import (
+    attempt_record,
+    disable_if_failing_too_long,
+    iso,
+    log_attempt,
+    log_status,
+    post,
+    window_seconds,
+)
+from shared.settings import get_settings
+from shared.store import backlog
+from shared.store import subscriptions as subscriptions_store
+from shared.store.subscriptions import Subscription
+from shared.webhooks import queue
+from shared.webhooks.backoff import probe_delay
+
+DUE_PER_RUN = 100
+PARALLEL_PROBES = 10
+# Longer than one probe (15 s at most) with its bookkeeping, or a drain's budget.
+LEASE_SECONDS = 120.0
+DRAIN_PAGE = 100
+DRAIN_PAGES = 20
+EXPIRE_PAGE = 100
+# A disabled subscription's circuit is looked at again this often (re-enabling makes it due).
+DISABLED_RECHECK_SECONDS = 3600.0
+_rng = random.Random()
+
+
+def run(now: float | None = None) -> Counter[str]:
+    """One probe run; returns how many circuits ended in each outcome."""
+    started = time.time() if now is None else now
+    due = subscriptions_store.due_circuits(iso(started), limit=DUE_PER_RUN)
+    outcomes: Counter[str] = Counter()
+    if not due:
+        return outcomes
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_PROBES, len(due))) as pool:
+        for outcome in pool.map(lambda d: probe(*d), due):
+            outcomes[outcome] += 1
+    return outcomes
+
+
+def probe(environment_id: str, subscription_id: str, seen_next_probe_at: str) -> str:
+    now = time.time()
+    claimed = subscriptions_store.claim_probe(
+        environment_id,
+        subscription_id,
+        seen_next_probe_at=seen_next_probe_at,
+        lease_until=iso(now + LEASE_SECONDS),
+    )
+    if claimed is None or claimed.circuit is None:
+        return "taken"
+    if claimed.disabled:
+        expire(claimed, now)
+        _schedule(claimed, now + DISABLED_RECHECK_SECONDS, count_attempt=False)
+        return "disabled"
+    if claimed.circuit.state == "draining":
+        return drain(claimed)
+    entries = backlog.oldest(environment_id, subscription_id, limit=1)
+    if not entries:
+        if subscriptions_store.close_circuit(
+            environment_id, subscription_id, backlog_seq=claimed.circuit.backlog_seq
+        ):
+            return "closed"
+        _schedule(claimed, now, count_attempt=False)  # something arrived: look again
+        return "retry"
+    entry = entries[0]
+    outcome = post(claimed, entry.message, now)
+    record = attempt_record(outcome, now)
+    if outcome.succeeded:
+        log_attempt(entry.message, record, "succeeded")
+        backlog.remove([entry])
+        draining = subscriptions_store.start_draining(
+            environment_id, subscription_id, lease_until=iso(now + LEASE_SECONDS)
+        )
+        return drain(draining) if draining is not None else "succeeded"
+    after = subscriptions_store.record_failure(environment_id, subscription_id, iso(now))
+    disable_if_failing_too_long(after or claimed, now)
+    next_probe = now + probe_delay(
+        claimed.circuit.probe_attempts + 1, rng=_rng, scale=get_settings().webhook_backoff_scale
+    )
+    # Like the shared path: the last attempt lands at the end of the notification's window.
+    window_end = entry.message.window_started_at + window_seconds()
+    if window_end <= now:
+        queue.park(entry.message)
+        log_attempt(entry.message, record, "dead")
+        backlog.remove([entry])
+        next_probe = now  # the next notification in the backlog is due at once
+    else:
+        next_probe = min(next_probe, window_end)
+        record["next_attempt_at"] = iso(next_probe)
+        log_attempt(entry.message, record, "backlogged")
+    expire(claimed, now)  # the rest of the backlog whose windows ended meanwhile
+    _schedule(claimed, next_probe, count_attempt=True)
+    return "failed"
+
+
+def drain(subscription: Subscription) -> str:
+    """Moves the backlog back to the shared queue, oldest first, within the run's budget."""
+    env, sub = subscription.environment_id, subscription.id
+    for _ in range(DRAIN_PAGES):
+        current = subscriptions_store.get(env, sub)
+        if current is None or current.circuit is None:
+            return "closed"
+        if current.circuit.state != "draining":
+            return "reopened"  # the receiver failed again; probing resumes
+        entries = backlog.oldest(env, sub, limit=DRAIN_PAGE)
+        if not entries:
+            if subscriptions_store.close_circuit(env, sub, backlog_seq=current.circuit.backlog_seq):
+                return "drained"
+            continue  # an entry arrived after the read: go round again
+        # Queued first, removed after: a run that dies in between sends some twice (same ids),
+        # never none.
+        queue.enqueue([entry.message for entry in entries])
+        backlog.remove(entries)
+    _schedule(subscription, time.time(), count_attempt=False)
+    return "draining"
+
+
+def expire(subscription: Subscription, now: float) -> int:
+    """Backlog entries whose 3-day window has ended without their turn to be probed: recorded
+    dead, parked for a person (as the shared path does), removed. One page a run."""
+    entries = backlog.expired(
+        subscription.environment_id,
+        subscription.id,
+        before=now - window_seconds(),
+        limit=EXPIRE_PAGE,
+    )
+    for entry in entries:
+        queue.park(entry.message)
+        log_status(entry.message, "dead")
+    backlog.remove(entries)
+    return len(entries)
+
+
+def _schedule(subscription: Subscription, at: float, *, count_attempt: bool) -> None:
+    subscriptions_store.schedule_probe(
+        subscription.environment_id,
+        subscription.id,
+        next_probe_at=iso(at),
+        count_attempt=count_attempt,
+    )

@@ -1,0 +1,104 @@
+"""A failing subscription's backlog: the notifications that wait while its circuit is open.
+
+One partition per subscription (`E#<env>#WHB#<id>`), sorted by the start of each delivery's
+3-day retry window, so the oldest comes first (the probe sends it; expiry takes it from the
+front). An entry is the queue message itself (bodies past the inline limit are already a key
+in the bodies bucket), and expires with its window plus a day of slack, so a backlog no one
+drains (its subscription deleted) still goes away.
+
+An entry is written only while the circuit is open, in one transaction with a counter on the
+subscription (`backlog_seq`); the drain closes the circuit only if that counter has not moved
+since it found the backlog empty, so no entry is ever left behind a closed circuit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.store import bulk, dynamo, keys
+from shared.store.subscriptions import backlog_condition
+from shared.webhooks.messages import DeliveryMessage
+
+# A day past the window: expiry normally happens in the probe, which records the dead.
+EXPIRY_SLACK_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: dict[str, str]
+    message: DeliveryMessage
+
+
+def add(message: DeliveryMessage, *, window_seconds: float) -> bool:
+    """Puts the message in its subscription's backlog if the circuit is still open; False
+    when it is not (the caller delivers it the ordinary way instead)."""
+    env, sub = message.environment_id, message.subscription_id
+    item = {
+        **keys.webhook_backlog_entry(env, sub, message.window_started_at, message.delivery_id),
+        "message": message.to_json(),
+        "expires_at": int(message.window_started_at + window_seconds + EXPIRY_SLACK_SECONDS),
+    }
+    try:
+        dynamo.client().transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": dynamo.table_name(), "Item": dynamo.to_item(item)}},
+                backlog_condition(env, sub),
+            ]
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def oldest(environment_id: str, subscription_id: str, *, limit: int) -> list[Entry]:
+    """The entries whose windows started first (strongly consistent: a drain that finds none
+    has seen every entry written before it looked)."""
+    return _query(environment_id, subscription_id, limit=limit)
+
+
+def expired(environment_id: str, subscription_id: str, *, before: float, limit: int) -> list[Entry]:
+    """Entries whose retry window started before `before` (unix seconds)."""
+    return _query(
+        environment_id,
+        subscription_id,
+        limit=limit,
+        below=keys.webhook_backlog_window_bound(before),
+    )
+
+
+def _query(
+    environment_id: str, subscription_id: str, *, limit: int, below: str | None = None
+) -> list[Entry]:
+    values: dict[str, Any] = {
+        ":pk": keys.webhook_backlog(environment_id, subscription_id),
+        ":prefix": keys.WEBHOOK_BACKLOG_PREFIX,
+    }
+    condition = "PK = :pk AND begins_with(SK, :prefix)"
+    if below is not None:
+        condition = "PK = :pk AND SK BETWEEN :prefix AND :below"
+        values[":below"] = below
+    result = dynamo.client().query(
+        TableName=dynamo.table_name(),
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=dynamo.to_item(values),
+        ConsistentRead=True,
+        Limit=limit,
+    )
+    entries = []
+    for item in (dynamo.from_item(i) for i in result.get("Items", [])):
+        entries.append(
+            Entry(
+                key={"PK": item["PK"], "SK": item["SK"]},
+                message=DeliveryMessage.from_json(item["message"]),
+            )
+        )
+    return entries
+
+
+def remove(entries: list[Entry]) -> None:
+    bulk.delete_keys([entry.key for entry in entries])
