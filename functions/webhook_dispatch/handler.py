@@ -4,7 +4,8 @@ A record's notifications are derived from its old and new images only, and their
 the stream record, so a replayed batch enqueues the same notifications again (receivers
 de-duplicate by id). A record that fails is reported alone and retried by the event source
 mapping; the rest of the batch moves on. Subscriptions are read afresh for every batch
-(shared/services/dispatch.py says why).
+(shared/services/dispatch.py says why). The batch's messages are sent together at its end:
+SQS batches of ten, and one backlog write per receiver whose circuit is open.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.clock import format_timestamp
-from shared.services.dispatch import SubscriptionsOfBatch, messages_for
-from shared.webhooks import queue
+from shared.services.dispatch import DispatchBatch, messages_for
 from shared.webhooks.notifications import notifications_from_change
 
 logger = Logger()
@@ -36,7 +36,8 @@ metrics = Metrics(namespace="Waymark", service="webhook_dispatch")
 DISPATCH_FILTER = {"dynamodb": {"Keys": {"SK": {"S": ["U", "G", {"prefix": "EV#"}]}}}}
 
 
-def handle_record(record: DynamoDBRecord, subscriptions: SubscriptionsOfBatch) -> None:
+def handle_record(record: DynamoDBRecord, batch: DispatchBatch) -> None:
+    """Turns one record into its queue messages, kept for the batch to send at its end."""
     stream = record.dynamodb
     if stream is None or record.event_id is None:
         return
@@ -50,23 +51,37 @@ def handle_record(record: DynamoDBRecord, subscriptions: SubscriptionsOfBatch) -
         stream.new_image or None,
         format_timestamp(changed_at),
     )
-    messages = [
-        m for n in notifications for m in messages_for(n, subscriptions.of(n.environment_id))
-    ]
-    queue.enqueue(messages)
-    if messages:
-        metrics.add_metric(name="NotificationsEnqueued", unit=MetricUnit.Count, value=len(messages))
+    for notification in notifications:
+        batch.add(messages_for(notification, batch.subscriptions.of(notification.environment_id)))
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = DispatchBatch()
     try:
-        response = process_partial_response(
-            event=event,
-            record_handler=partial(handle_record, subscriptions=SubscriptionsOfBatch()),
-            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
-            context=context,
+        response = dict(
+            process_partial_response(
+                event=event,
+                record_handler=partial(handle_record, batch=batch),
+                processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+                context=context,
+            )
         )
+        try:
+            sent = batch.send()
+        except Exception:
+            # Some messages may have gone: a retry sends them again with the same ids, which
+            # receivers de-duplicate. Nothing is lost.
+            logger.exception("Sending the batch's notifications failed; the batch is retried")
+            return {
+                "batchItemFailures": [{"itemIdentifier": _sequence(r)} for r in event["Records"]]
+            }
+        if sent:
+            metrics.add_metric(name="NotificationsEnqueued", unit=MetricUnit.Count, value=sent)
     finally:
         if metrics.metric_set:  # an empty flush only warns
             metrics.flush_metrics()
-    return dict(response)
+    return response
+
+
+def _sequence(record: dict[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])

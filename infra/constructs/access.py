@@ -70,9 +70,10 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     # The cascade: queries what a deleted object owned (table, GSI1, GSI3), deletes in batches.
     "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
     # Webhook dispatch: lists an environment's subscriptions once per batch
-    # (shared/store/subscriptions.list_all, one Query of the table, no index). The rest is
-    # SQS and S3.
-    "webhook_dispatch": TableAccess(table_actions=(QUERY,)),
+    # (shared/store/subscriptions.list_all, one Query of the table, no index) and puts a
+    # failing receiver's notifications in its backlog (a transaction of PutItems and an
+    # UpdateItem). The rest is SQS and S3.
+    "webhook_dispatch": TableAccess(table_actions=(QUERY, PUT, UPDATE)),
     # Webhook delivery: reads the subscription (GetItem); records the attempt in the delivery
     # log, the failing streak, a slow mark, an opened circuit and an automatic disable (all
     # UpdateItem, which creates the log item when absent); moves a message to its

@@ -78,9 +78,9 @@ class DeliveryOutcomes:
     succeeded: str = "DeliverySucceeded"
     # A failed attempt (retried later) and a message given up on (parked) both count against.
     failed: tuple[str, ...] = ("DeliveryFailed", "DeliveryDead")
-    # No attempt on the shared path: deleted or disabled subscriptions, notifications moved to
-    # a failing receiver's backlog, and ones waiting while their receiver answers slowly.
-    graphed: tuple[str, ...] = ("DeliverySkipped", "DeliveryBacklogged", "DeliveryWaiting")
+    # No attempt on the shared path (deleted or disabled subscriptions), or a notification
+    # moved to a failing receiver's backlog.
+    graphed: tuple[str, ...] = ("DeliverySkipped", "DeliveryBacklogged")
 
 
 DELIVERY_OUTCOMES = DeliveryOutcomes()
@@ -104,8 +104,9 @@ class WebhookSettings:
     delivery_timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
     delivery_batch_size: int = 10
     # Caps concurrent deliveries at 50 x 10 = 500 requests in flight (and the account share).
-    # A receiver that starts hanging holds the invocations it is in for 15 s until its circuit
-    # opens (about two seconds of messages): the headroom keeps healthy deliveries flowing.
+    # A receiver that starts hanging holds the invocations it is in for 15 s; its circuit opens
+    # after two seconds, so that is two seconds of its messages: the headroom keeps healthy
+    # deliveries flowing meanwhile.
     delivery_max_concurrency: int = 50
     # Probing: EventBridge's finest rate. A run probes at most 100 receivers, 10 at a time,
     # each cut at 15 s, and drains backlogs within a budget: well inside its timeout.
@@ -182,6 +183,12 @@ class WebhooksConstruct(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         bodies_environment = {BODIES_BUCKET_VARIABLE: self.bodies.bucket_name}
+        # Delivery and the probe both deliver: the queue, where they park, and the bodies.
+        delivering_environment = {
+            QUEUE_URL_VARIABLE: self.queue.queue_url,
+            DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
+            **bodies_environment,
+        }
 
         # Dispatch.
         self.dispatch = PythonFunction(
@@ -220,11 +227,7 @@ class WebhooksConstruct(Construct):
             removal_policy=removal_policy,
             settings=FunctionSettings(
                 timeout=settings.delivery_timeout,
-                environment={
-                    QUEUE_URL_VARIABLE: self.queue.queue_url,
-                    DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
-                    **bodies_environment,
-                },
+                environment=delivering_environment,
             ),
         )
         table.grant(self.delivery.role, access_for(WEBHOOK_DELIVERY.name))
@@ -250,11 +253,7 @@ class WebhooksConstruct(Construct):
             removal_policy=removal_policy,
             settings=FunctionSettings(
                 timeout=settings.probe_timeout,
-                environment={
-                    QUEUE_URL_VARIABLE: self.queue.queue_url,
-                    DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
-                    **bodies_environment,
-                },
+                environment=delivering_environment,
             ),
         )
         table.grant(self.probe.role, access_for(WEBHOOK_PROBE.name))

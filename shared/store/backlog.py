@@ -24,6 +24,9 @@ from shared.webhooks.messages import DeliveryMessage
 
 # A day past the window: expiry normally happens in the probe, which records the dead.
 EXPIRY_SLACK_SECONDS = 24 * 3600
+# TransactWriteItems takes 100 items; entries are at most ~50 KB (larger bodies are a key in
+# the bodies bucket), so 99 of them stay within its 4 MB too.
+TRANSACTION_ITEMS = 100
 
 
 @dataclass(frozen=True)
@@ -32,21 +35,44 @@ class Entry:
     message: DeliveryMessage
 
 
-def add(message: DeliveryMessage, *, window_seconds: float) -> bool:
-    """Puts the message in its subscription's backlog if the circuit is still open; False
-    when it is not (the caller delivers it the ordinary way instead)."""
-    env, sub = message.environment_id, message.subscription_id
-    item = {
-        **keys.webhook_backlog_entry(env, sub, message.window_started_at, message.delivery_id),
-        "message": message.to_json(),
-        "expires_at": int(message.window_started_at + window_seconds + EXPIRY_SLACK_SECONDS),
-    }
+def add(messages: list[DeliveryMessage], *, window_seconds: float) -> list[DeliveryMessage]:
+    """Puts one subscription's messages in its backlog while its circuit is open; returns
+    those it did not take (the circuit is not open: the caller delivers them the ordinary
+    way). A transaction per `TRANSACTION_ITEMS - 1` entries, each with the counter update."""
+    left: list[DeliveryMessage] = []
+    for start in range(0, len(messages), TRANSACTION_ITEMS - 1):
+        chunk = messages[start : start + TRANSACTION_ITEMS - 1]
+        if left or not _add_chunk(chunk, window_seconds):
+            left.extend(chunk)
+    return left
+
+
+def _add_chunk(messages: list[DeliveryMessage], window_seconds: float) -> bool:
+    env, sub = messages[0].environment_id, messages[0].subscription_id
+    if any((m.environment_id, m.subscription_id) != (env, sub) for m in messages):
+        raise ValueError("a backlog write is for one subscription")
+    puts = [
+        {
+            "Put": {
+                "TableName": dynamo.table_name(),
+                "Item": dynamo.to_item(
+                    {
+                        **keys.webhook_backlog_entry(
+                            env, sub, message.window_started_at, message.delivery_id
+                        ),
+                        "message": message.to_json(),
+                        "expires_at": int(
+                            message.window_started_at + window_seconds + EXPIRY_SLACK_SECONDS
+                        ),
+                    }
+                ),
+            }
+        }
+        for message in messages
+    ]
     try:
         dynamo.client().transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": dynamo.table_name(), "Item": dynamo.to_item(item)}},
-                backlog_condition(env, sub),
-            ]
+            TransactItems=[*puts, backlog_condition(env, sub, len(messages))]
         )
     except ClientError as error:
         if dynamo.is_conditional_failure(error):

@@ -8,6 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from shared import aws
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()
@@ -18,19 +19,8 @@ Item = dict[str, Any]
 
 @lru_cache(maxsize=1)
 def client() -> Any:
-    """One low-level client per container (cheaper to import and call than the resource API)."""
-    import boto3
-    from botocore.config import Config
-
-    settings = get_settings()
-    return boto3.client(
-        "dynamodb",
-        region_name=settings.region,
-        endpoint_url=settings.dynamodb_endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
-        ),
-    )
+    """One client per container, shared by every store."""
+    return aws.client("dynamodb", get_settings().dynamodb_endpoint_url)
 
 
 def table_name() -> str:

@@ -17,7 +17,7 @@ TTL_ATTRIBUTE = "expires_at"
 GLOBAL_INDEXES: dict[str, tuple[str, str]] = {
     "GSI1": ("GSI1PK", "GSI1SK"),  # per-environment listings in creation order
     "GSI2": ("GSI2PK", "GSI2SK"),  # lookups by a secondary value (user email, memberships)
-    "GSI3": ("GSI3PK", "GSI3SK"),  # a group's events
+    "GSI3": ("GSI3PK", "GSI3SK"),  # a group's events; webhook circuits due for a probe
 }
 
 

@@ -32,7 +32,7 @@ _CIRCUIT_FIELDS = (
     "GSI3PK",
     "GSI3SK",
 )
-_STREAK_FIELDS = ("failing_since", "consecutive_failures", "slow_until")
+_STREAK_FIELDS = ("failing_since", "consecutive_failures")
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,6 @@ class Subscription:
     # attempts in a row have failed.
     failing_since: str | None = None
     consecutive_failures: int = 0
-    # Set while an attempt is slow to answer: deliveries wait instead of piling up behind it.
-    slow_until: str | None = None
     circuit: Circuit | None = None
     # Set only when Waymark disabled the subscription itself.
     disabled_reason: str | None = None
@@ -95,7 +93,6 @@ def _subscription(item: dict[str, Any]) -> Subscription:
         previous_secret_expires_at=item.get("previous_secret_expires_at"),
         failing_since=item.get("failing_since"),
         consecutive_failures=int(item.get("consecutive_failures", 0)),
-        slow_until=item.get("slow_until"),
         circuit=circuit,
         disabled_reason=item.get("disabled_reason"),
         disabled_at=item.get("disabled_at"),
@@ -270,39 +267,26 @@ def rotate_secret(environment_id: str, subscription_id: str, grace_seconds: int)
 
 
 def record_failure(environment_id: str, subscription_id: str, now: str) -> Subscription | None:
-    """Counts a failed attempt and starts the failing streak unless one runs; the slow mark
-    goes (the slow attempt has ended). Returns the subscription as it now is (None: gone)."""
+    """Counts a failed attempt and starts the failing streak unless one runs. Returns the
+    subscription as it now is (None: gone)."""
     return _conditional_update(
         environment_id,
         subscription_id,
-        "SET failing_since = if_not_exists(failing_since, :now) "
-        "ADD consecutive_failures :one REMOVE slow_until",
+        "SET failing_since = if_not_exists(failing_since, :now) ADD consecutive_failures :one",
         {":now": now, ":one": 1},
         "attribute_exists(PK)",
     )
 
 
 def record_success(environment_id: str, subscription_id: str) -> None:
-    """Ends a failing streak or a slow mark (the caller knows there is one: a conditional miss
-    still costs a write)."""
+    """Ends a failing streak (the caller knows there is one: a conditional miss still costs a
+    write)."""
     _conditional_update(
         environment_id,
         subscription_id,
         "REMOVE " + ", ".join(_STREAK_FIELDS),
         {},
         " OR ".join(f"attribute_exists({name})" for name in _STREAK_FIELDS),
-    )
-
-
-def mark_slow(environment_id: str, subscription_id: str, until: str) -> None:
-    """An attempt is taking long: other deliveries to this receiver wait until `until` (or
-    until that attempt ends) instead of each holding a delivery slot for up to 15 s."""
-    _conditional_update(
-        environment_id,
-        subscription_id,
-        "SET slow_until = :until",
-        {":until": until},
-        "attribute_exists(PK) AND attribute_not_exists(circuit_state)",
     )
 
 
@@ -329,7 +313,7 @@ def open_circuit(
             environment_id,
             subscription_id,
             "SET circuit_state = :open, circuit_opened_at = :now, probe_attempts = :zero, "
-            "next_probe_at = :next, GSI3PK = :gsi_pk, GSI3SK = :gsi_sk REMOVE slow_until",
+            "next_probe_at = :next, GSI3PK = :gsi_pk, GSI3SK = :gsi_sk",
             {
                 ":open": "open",
                 ":draining": "draining",
@@ -444,16 +428,16 @@ def _probe_index(environment_id: str, subscription_id: str, next_probe_at: str) 
     return {":gsi_pk": index["GSI3PK"], ":gsi_sk": index["GSI3SK"]}
 
 
-def backlog_condition(environment_id: str, subscription_id: str) -> dict[str, Any]:
-    """The transaction part that admits a backlog write only while the circuit is open, and
-    counts it (see `close_circuit`)."""
+def backlog_condition(environment_id: str, subscription_id: str, entries: int) -> dict[str, Any]:
+    """The transaction part that admits backlog writes only while the circuit is open, and
+    counts them (see `close_circuit`)."""
     return {
         "Update": {
             "TableName": dynamo.table_name(),
             "Key": dynamo.to_item(keys.webhook_subscription(environment_id, subscription_id)),
-            "UpdateExpression": "ADD backlog_seq :one",
+            "UpdateExpression": "ADD backlog_seq :entries",
             "ConditionExpression": "circuit_state = :open",
-            "ExpressionAttributeValues": dynamo.to_item({":one": 1, ":open": "open"}),
+            "ExpressionAttributeValues": dynamo.to_item({":entries": entries, ":open": "open"}),
         }
     }
 

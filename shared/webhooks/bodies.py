@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from shared import aws
 from shared.settings import get_settings
 
 # Up to this many bytes a body travels inside its queue message and its delivery log item:
@@ -24,21 +25,7 @@ INLINE_LIMIT = 48 * 1024
 @lru_cache(maxsize=1)
 def client() -> Any:
     """One S3 client per container, like `shared.store.dynamo.client`."""
-    import boto3
-    from botocore.config import Config
-
-    settings = get_settings()
-    return boto3.client(
-        "s3",
-        region_name=settings.region,
-        endpoint_url=settings.s3_endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 5},
-            connect_timeout=2,
-            read_timeout=10,
-            s3={"addressing_style": "path"},
-        ),
-    )
+    return aws.client("s3", get_settings().s3_endpoint_url, read_timeout=10)
 
 
 def reset() -> None:

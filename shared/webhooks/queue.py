@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from shared import aws
 from shared.settings import get_settings
 from shared.webhooks.messages import DeliveryMessage
 
@@ -25,18 +26,7 @@ class EnqueueFailed(RuntimeError):
 @lru_cache(maxsize=1)
 def client() -> Any:
     """One SQS client per container, like `shared.store.dynamo.client`."""
-    import boto3
-    from botocore.config import Config
-
-    settings = get_settings()
-    return boto3.client(
-        "sqs",
-        region_name=settings.region,
-        endpoint_url=settings.sqs_endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
-        ),
-    )
+    return aws.client("sqs", get_settings().sqs_endpoint_url)
 
 
 def reset() -> None:
@@ -70,45 +60,50 @@ def enqueue(
     messages: Sequence[DeliveryMessage],
     on_sent: Callable[[list[DeliveryMessage]], None] | None = None,
 ) -> None:
-    """SendMessageBatch, sized by count and bytes, resending the entries SQS reports as failed;
-    `on_sent` hears of each batch once SQS holds all of it, so a caller that fails part way
-    knows exactly which messages went.
+    """SendMessageBatch, sized by count and bytes, one batch after another; `on_sent` hears of
+    each batch once SQS holds all of it, so a caller that fails part way knows exactly which
+    messages went."""
+    for batch in batches(messages):
+        send_batch(batch)
+        if on_sent is not None:
+            on_sent(batch)
+
+
+def send_batch(batch: Sequence[DeliveryMessage]) -> None:
+    """One SendMessageBatch (at most 10 messages, `BATCH_BYTES`), resending the entries SQS
+    reports as failed; raises EnqueueFailed when it keeps refusing.
 
     Each message names its environment as `MessageGroupId`: on a standard queue that makes it
     an SQS fair queue, which serves environments with little in flight before one with a
     backlog, so one tenant's burst (or failing receivers) does not hold up another's.
     """
-    url = queue_url()
-    for batch in batches(messages):
-        pending = {str(index): message for index, message in enumerate(batch)}
-        attempt = 0
-        while pending:
-            if attempt >= MAX_SEND_ATTEMPTS:
-                raise EnqueueFailed(
-                    f"SQS refused {len(pending)} webhook message(s) {MAX_SEND_ATTEMPTS} times."
-                )
-            if attempt:
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            result = client().send_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {
-                        "Id": key,
-                        "MessageBody": message.to_json(),
-                        "MessageGroupId": message.environment_id,
-                    }
-                    for key, message in pending.items()
-                ],
+    pending = {str(index): message for index, message in enumerate(batch)}
+    attempt = 0
+    while pending:
+        if attempt >= MAX_SEND_ATTEMPTS:
+            raise EnqueueFailed(
+                f"SQS refused {len(pending)} webhook message(s) {MAX_SEND_ATTEMPTS} times."
             )
-            failed = result.get("Failed") or []
-            sender_faults = [f for f in failed if f.get("SenderFault")]
-            if sender_faults:
-                # A malformed entry will fail the same way again: do not spin on it.
-                raise EnqueueFailed(f"SQS rejected webhook message(s): {sender_faults}")
-            pending = {f["Id"]: pending[f["Id"]] for f in failed}
-            attempt += 1
-        if on_sent is not None:
-            on_sent(batch)
+        if attempt:
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        result = client().send_message_batch(
+            QueueUrl=queue_url(),
+            Entries=[
+                {
+                    "Id": key,
+                    "MessageBody": message.to_json(),
+                    "MessageGroupId": message.environment_id,
+                }
+                for key, message in pending.items()
+            ],
+        )
+        failed = result.get("Failed") or []
+        sender_faults = [f for f in failed if f.get("SenderFault")]
+        if sender_faults:
+            # A malformed entry will fail the same way again: do not spin on it.
+            raise EnqueueFailed(f"SQS rejected webhook message(s): {sender_faults}")
+        pending = {f["Id"]: pending[f["Id"]] for f in failed}
+        attempt += 1
 
 
 # SQS caps a message's visibility timeout at 12 hours.

@@ -81,8 +81,9 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "index": {"dynamodb:Query"},
     },
-    # shared/store/subscriptions.list_all: one Query of the table.
-    "webhook_dispatch": {"table": {"dynamodb:Query"}},
+    # shared/store/subscriptions.list_all: one Query of the table; backlog.add (a transaction
+    # of PutItems and an UpdateItem) for receivers whose circuit is open.
+    "webhook_dispatch": {"table": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
     # get (GetItem); record_attempt, record_success/failure, open_circuit, disable
     # (UpdateItem); backlog.add (TransactWriteItems of a Put and an Update).
     "webhook_delivery": {"table": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},

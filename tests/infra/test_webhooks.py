@@ -249,9 +249,7 @@ def _record() -> SQSRecord:
     )
 
 
-# A RetryLater's details: an attempt that failed, or a message waiting on a slow receiver.
-FAILED_ATTEMPT = {"error": "HTTP 500"}
-WAITING = {"waiting_seconds": 5.0}
+FAILED_ATTEMPT = {"error": "HTTP 500"}  # a RetryLater's details
 
 
 def _emit(monkeypatch: pytest.MonkeyPatch, outcome: str | dict[str, Any]) -> None:
@@ -281,7 +279,7 @@ def test_the_handler_emits_the_metrics_the_success_rate_reads(
         real_flush(*args, **kwargs)
 
     monkeypatch.setattr(delivery_handler.metrics, "flush_metrics", flush)
-    for outcome in (*_deliver_results(), FAILED_ATTEMPT, WAITING):
+    for outcome in (*_deliver_results(), FAILED_ATTEMPT):
         _emit(monkeypatch, outcome)
     known = {DELIVERY_OUTCOMES.succeeded, *DELIVERY_OUTCOMES.failed, *DELIVERY_OUTCOMES.graphed}
     assert emitted == known

@@ -87,9 +87,8 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
     logged_third = deliveries.get_delivery(environment, subscription.id, third.delivery_id)
     assert logged_third is not None and logged_third.status == "backlogged"
     assert [a["next_attempt_at"] for a in logged_third.attempts] == [None]
-    logged_fourth = deliveries.get_delivery(environment, subscription.id, fourth.delivery_id)
-    assert logged_fourth is not None and logged_fourth.status == "backlogged"
-    assert logged_fourth.attempts == []
+    # Never attempted: the log has it once its first attempt is made.
+    assert deliveries.get_delivery(environment, subscription.id, fourth.delivery_id) is None
 
 
 def test_a_success_between_failures_keeps_the_circuit_closed(
@@ -121,31 +120,36 @@ def test_a_timeout_opens_the_circuit_at_once(
     assert current is not None and current.circuit is not None
 
 
-def test_a_slow_attempt_makes_other_deliveries_wait_instead_of_posting(
+def test_an_attempt_slow_to_answer_opens_the_circuit_and_a_late_2xx_makes_the_probe_due(
     environment: str,
     queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
+    meanwhile = notification(environment, subscription.id, 2)
 
     def slow_then_ok(url: str, body: bytes, headers: dict[str, str], **options: Any) -> Outcome:
         assert options["slow_after"] == delivery.SLOW_AFTER_SECONDS
         options["on_slow"]()  # as the sender's timer would, while the POST still runs
-        marked = subscriptions.get(environment, subscription.id)
-        assert marked is not None and marked.slow_until is not None
         untouched = FakeReceiver()
         monkeypatch.setattr(sender, "post", untouched)
-        assert deliver(notification(environment, subscription.id, 2)) == "retry later"
-        assert untouched.sent == []  # it waits in the queue rather than hang beside this one
+        # Presumed hanging: what comes meanwhile waits in the backlog, holding no slot.
+        assert deliver(meanwhile) == "backlogged"
+        assert untouched.sent == []
         return OK
 
     monkeypatch.setattr(sender, "post", slow_then_ok)
     assert deliver(notification(environment, subscription.id, 1)) == "succeeded"
-    wait = delivery.WAIT_WHILE_SLOW_SECONDS
-    assert len(postponed) == 1 and wait <= postponed[0] <= 2 * wait
-    cleared = subscriptions.get(environment, subscription.id)
-    assert cleared is not None and cleared.slow_until is None  # the answer came: no more waiting
+    assert postponed == []
+    current = subscriptions.get(environment, subscription.id)
+    assert current is not None and current.circuit is not None
+    # It answered after all: the probe is due now, and will drain what waits.
+    assert current.circuit.next_probe_at <= now_iso()
+    monkeypatch.setattr(sender, "post", FakeReceiver(OK))
+    assert probing.run() == {"drained": 1}
+    closed = subscriptions.get(environment, subscription.id)
+    assert closed is not None and closed.circuit is None
 
 
 def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
@@ -240,11 +244,12 @@ def test_nothing_strands_behind_a_closed_circuit(
     seen = opened.circuit.backlog_seq
 
     # An entry written after the drain read the backlog makes the close fail...
-    assert backlog.add(late, window_seconds=3600)
+    assert backlog.add([late], window_seconds=3600) == []
     assert not subscriptions.close_circuit(environment, subscription.id, backlog_seq=seen)
     # ...and once the circuit is closed, no entry can be written behind it.
     assert subscriptions.close_circuit(environment, subscription.id, backlog_seq=seen + 1)
-    assert not backlog.add(notification(environment, subscription.id, 10), window_seconds=3600)
+    refused = notification(environment, subscription.id, 10)
+    assert backlog.add([refused], window_seconds=3600) == [refused]
     receiver = FakeReceiver(OK)
     monkeypatch.setattr(sender, "post", receiver)
     assert deliver(notification(environment, subscription.id, 11)) == "succeeded"
@@ -276,9 +281,9 @@ def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     head = open_by_failures(environment, subscription.id, monkeypatch)[2]
     window = DELIVERY_WINDOW.total_seconds()
     stale = notification(environment, subscription.id, 7, window_started_at=time.time() - window)
-    assert backlog.add(stale, window_seconds=window)  # older window: it is the head now
+    assert backlog.add([stale], window_seconds=window) == []  # older window: the head now
     fresh = notification(environment, subscription.id, 8)
-    assert backlog.add(fresh, window_seconds=window)
+    assert backlog.add([fresh], window_seconds=window) == []
 
     monkeypatch.setattr(sender, "post", FakeReceiver(DOWN))
     assert probing.run(now=LATER) == {"failed": 1}

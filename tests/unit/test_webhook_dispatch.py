@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from functions.webhook_dispatch.handler import lambda_handler as dispatch
+from shared.clock import now_iso
 from shared.store import dynamo, keys, subscriptions
 from shared.webhooks import bodies, queue
 from shared.webhooks.messages import DeliveryMessage
@@ -211,3 +212,29 @@ def test_a_notification_too_large_for_a_message_waits_in_the_bucket_once(
     assert stored["topic"] == "user.updated"
     assert stored["data"]["updated_attributes"] == big
     assert len(json.dumps(stored)) > 3 * 200_000  # object, previous and updated attributes
+
+
+def test_a_failing_receivers_notifications_go_straight_to_its_backlog(
+    environment: str, queue_url: str
+) -> None:
+    from shared.store import backlog
+
+    failing = subscriptions.create(environment, api_version="2020-01-03", topics=["*"], url=URL)
+    healthy = subscriptions.create(environment, api_version="2020-01-03", topics=["*"], url=URL)
+    assert subscriptions.open_circuit(
+        environment, failing.id, now=now_iso(), next_probe_at=now_iso()
+    )
+    records = [stream_record(f"e{i}", None, user_item(environment, f"u{i}")) for i in range(3)]
+    assert dispatch({"Records": records}, None) == {"batchItemFailures": []}
+    assert {m.subscription_id for m in drain(queue_url)} == {healthy.id}
+    held = backlog.oldest(environment, failing.id, limit=10)
+    assert sorted(e.message.subscription_id for e in held) == [failing.id] * 3
+    assert len({e.message.notification_id for e in held}) == 3
+    opened = subscriptions.get(environment, failing.id)
+    assert opened is not None and opened.circuit is not None
+    assert opened.circuit.backlog_seq == 3  # counted, so a drain never closes over them
+
+    # Closed since: the next batch queues them as usual.
+    assert subscriptions.close_circuit(environment, failing.id, backlog_seq=3)
+    dispatch({"Records": [stream_record("e9", None, user_item(environment, "u9"))]}, None)
+    assert sorted(m.subscription_id for m in drain(queue_url)) == sorted([failing.id, healthy.id])
