@@ -40,10 +40,17 @@ log = logging.getLogger("waymark.local")
 
 DEFAULT_TABLE = "waymark-local"
 API_VERSION = "2020-01-03"
-# Stream consumers, as the CDK stack wires them: name -> "<module>.<attribute>".
+# Stream consumers, as the CDK stack wires them: name -> ("<module>.<handler>", "<module>.<the
+# filter its mapping applies>").
 STREAM_HANDLERS = {
-    "cascade": "functions.cascade.handler.lambda_handler",
-    "webhook_dispatch": "functions.webhook_dispatch.handler.lambda_handler",
+    "cascade": (
+        "functions.cascade.handler.lambda_handler",
+        "functions.cascade.handler.PURGE_FILTER",
+    ),
+    "webhook_dispatch": (
+        "functions.webhook_dispatch.handler.lambda_handler",
+        "functions.webhook_dispatch.handler.DISPATCH_FILTER",
+    ),
 }
 QUEUE_HANDLER = "functions.webhook_delivery.handler.lambda_handler"
 SCHEDULED_HANDLER = "functions.webhook_probe.handler.lambda_handler"
@@ -51,9 +58,13 @@ SCHEDULED_HANDLER = "functions.webhook_probe.handler.lambda_handler"
 PROBE_INTERVAL_SECONDS = 0.5
 
 
-def load_handler(path: str) -> StreamHandler:
+def load_attribute(path: str) -> Any:
     module, attribute = path.rsplit(".", 1)
-    handler: StreamHandler = getattr(importlib.import_module(module), attribute)
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_handler(path: str) -> StreamHandler:
+    handler: StreamHandler = load_attribute(path)
     return handler
 
 
@@ -110,7 +121,7 @@ class LocalStack:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         table_name: str = DEFAULT_TABLE,
-        stream_handlers: dict[str, str] | None = None,
+        stream_handlers: dict[str, tuple[str, str]] | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
         dynamodb_log: Path | None = None,
         worker_output: IO[bytes] | None = None,
@@ -140,7 +151,10 @@ class LocalStack:
             self.aws.start()
             self.configure_environment()
             ensure_table(endpoint_url, self.table_name)
-            handlers = {name: stream_handler(path) for name, path in self.stream_handlers.items()}
+            handlers = {
+                name: (stream_handler(path), load_attribute(record_filter))
+                for name, (path, record_filter) in self.stream_handlers.items()
+            }
             if handlers:
                 self.poller = StreamPoller(
                     endpoint_url=endpoint_url, table_name=self.table_name, handlers=handlers

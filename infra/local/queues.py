@@ -42,7 +42,7 @@ class QueuePoller:
         queue_url: str,
         handler: QueueHandler,
         batch_size: int = 10,
-        concurrency: int = 8,
+        concurrency: int = 32,
         window: int = 200,
         visibility_timeout: int = 120,
     ) -> None:

@@ -1,8 +1,9 @@
 """The local stand-in for Lambda's DynamoDB Streams event source mapping.
 
 Reads the table's stream (DynamoDB Local) and hands each batch, shaped as Lambda's
-DynamoDB stream event, to the stream consumers (cascade, webhook dispatch). Records a
-consumer reports as failed (partial batch response) are retried, like the real mapping.
+DynamoDB stream event, to the stream consumers (cascade, webhook dispatch), each getting only
+the records its mapping's filter passes. Records a consumer reports as failed (partial batch
+response) are retried, like the real mapping.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from typing import Any
 
 import boto3
 
+from infra.local.event_filter import matches
+
 log = logging.getLogger("waymark.local.streams")
 
 StreamHandler = Callable[[dict[str, Any], Any], Any]
+# A consumer as its event source mapping runs it: the handler, and its filter (None: all).
+StreamConsumer = tuple[StreamHandler, dict[str, Any] | None]
 MAX_RETRIES = 5
 
 
@@ -28,7 +33,7 @@ class StreamPoller:
         *,
         endpoint_url: str,
         table_name: str,
-        handlers: dict[str, StreamHandler],
+        handlers: dict[str, StreamConsumer],
         region: str = "us-east-1",
         interval: float = 0.1,
         from_start: bool = False,
@@ -123,11 +128,17 @@ class StreamPoller:
         return shaped
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
-        for name, handler in self.handlers.items():
-            pending = records
+        for name, (handler, record_filter) in self.handlers.items():
+            pending = [r for r in records if record_filter is None or matches(record_filter, r)]
+            if not pending:
+                continue  # the mapping filters them out: the function is not invoked
             for attempt in range(MAX_RETRIES + 1):
-                result = handler({"Records": pending}, None) or {}
-                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                try:
+                    result = handler({"Records": pending}, None) or {}
+                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                except Exception:  # a crashed invocation: the mapping retries the whole batch
+                    log.exception("%s failed; retrying its batch", name)
+                    failed = {r["dynamodb"]["SequenceNumber"] for r in pending}
                 if not failed:
                     break
                 # Like the real mapping: retry from the first failed record on.
