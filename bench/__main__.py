@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 from collections import Counter
 from typing import Any
 
@@ -51,9 +52,12 @@ def bench_imports() -> None:
 class CallMeter:
     """Counts DynamoDB calls on the shared client and asks each for its consumed capacity."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, this_thread_only: bool = False) -> None:
+        """`this_thread_only`: count only the calls this thread makes (the local stack's
+        pollers share the client from threads of their own)."""
         self.calls: list[str] = []
         self.capacity = 0.0
+        self.thread = threading.get_ident() if this_thread_only else None
         client.meta.events.register("provide-client-params.dynamodb.*", self._ask_capacity)
         client.meta.events.register("after-call.dynamodb.*", self._record)
 
@@ -62,6 +66,8 @@ class CallMeter:
             params["ReturnConsumedCapacity"] = "TOTAL"
 
     def _record(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.thread is not None and threading.get_ident() != self.thread:
+            return
         self.calls.append(model.name)
         consumed = parsed.get("ConsumedCapacity") or []
         for entry in consumed if isinstance(consumed, list) else [consumed]:

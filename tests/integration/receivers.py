@@ -27,6 +27,13 @@ class Received:
         return json.loads(self.body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A sender that gave up on a hanging receiver closed the connection: not worth a trace."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 # A behaviour decides the answer to the n-th request (0-based): a status, or a callable that
 # blocks (a receiver that hangs) and then returns a status.
 Behaviour = Callable[[int], int]
@@ -37,6 +44,9 @@ class Receiver:
     behaviour: Behaviour = lambda n: 200
     received: list[Received] = field(default_factory=list)
     redirect_to: str | None = None
+    # Requests being answered right now, and the most there ever were at once.
+    in_flight: int = 0
+    max_in_flight: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,7 +64,13 @@ class Receiver:
                 with receiver._lock:
                     number = len(receiver.received)
                     receiver.received.append(Received(dict(self.headers.items()), body))
-                status = receiver.behaviour(number)
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    status = receiver.behaviour(number)
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
                 self.send_response(status)
                 if receiver.redirect_to:
                     self.send_header("Location", receiver.redirect_to)
@@ -65,7 +81,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -86,6 +102,15 @@ class Receiver:
                 return snapshot
             time.sleep(0.05)
         raise AssertionError(f"receiver got {len(self.received)} requests, not what was awaited")
+
+    def ids(self) -> set[str]:
+        """The distinct notification ids received (a retry repeats an id)."""
+        with self._lock:
+            return {r.json()["id"] for r in self.received}
+
+    def reset_concurrency(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
 
     def topics(self) -> list[str]:
         with self._lock:
