@@ -68,7 +68,7 @@ def deliver(body: str, receipt_handle: str, attempt: int) -> str:
         return "dead"
     env, sub = message.environment_id, message.subscription_id
     subscription = subscriptions_store.get(env, sub)
-    if subscription is not None and _circuit_open(subscription):
+    if subscription is not None and _circuit_open(subscription) and not subscription.disabled:
         if hold(message):
             return "backlogged"  # no attempt yet: its first one is logged when it comes
         subscription = subscriptions_store.get(env, sub)  # the circuit closed meanwhile

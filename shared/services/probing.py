@@ -15,6 +15,7 @@ Every run's work is bounded: `DUE_PER_RUN` circuits, one POST each, and `DRAIN_P
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections import Counter
@@ -36,6 +37,8 @@ from shared.store.subscriptions import Subscription
 from shared.webhooks import queue
 from shared.webhooks.backoff import probe_delay
 
+log = logging.getLogger(__name__)
+
 DUE_PER_RUN = 100
 PARALLEL_PROBES = 10
 # Longer than one probe (15 s at most) with its bookkeeping, or a drain's budget.
@@ -56,9 +59,19 @@ def run(now: float | None = None) -> Counter[str]:
     if not due:
         return outcomes
     with ThreadPoolExecutor(max_workers=min(PARALLEL_PROBES, len(due))) as pool:
-        for outcome in pool.map(lambda d: probe(*d), due):
+        for outcome in pool.map(lambda d: _probe_safely(*d), due):
             outcomes[outcome] += 1
     return outcomes
+
+
+def _probe_safely(environment_id: str, subscription_id: str, seen_next_probe_at: str) -> str:
+    """One receiver's trouble (a throttled write, a bucket read) is not the others': its
+    lease runs out and a later run takes it again."""
+    try:
+        return probe(environment_id, subscription_id, seen_next_probe_at)
+    except Exception:
+        log.exception("Probing subscription %s failed; it is due again later", subscription_id)
+        return "error"
 
 
 def probe(environment_id: str, subscription_id: str, seen_next_probe_at: str) -> str:

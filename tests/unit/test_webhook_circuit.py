@@ -322,3 +322,38 @@ def test_a_disabled_subscription_is_not_probed_and_re_enabling_probes_at_once(
     assert [sub for _, sub, _ in subscriptions.due_circuits(now_iso(), limit=10)] == [
         subscription.id
     ]
+
+
+def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
+    environment: str,
+    queues: dict[str, str],
+    postponed: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscription = subscribe(environment)
+    open_by_failures(environment, subscription.id, monkeypatch)
+    subscriptions.update(environment, subscription.id, disabled=True)
+    later = notification(environment, subscription.id, 5)
+    assert deliver(later) == "skipped"  # not kept for after a re-enable either
+    assert later not in [e.message for e in backlog.oldest(environment, subscription.id, limit=9)]
+
+
+def test_one_receivers_probe_failing_does_not_stop_the_others(
+    environment: str,
+    queues: dict[str, str],
+    postponed: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken, fine = subscribe(environment), subscribe(environment)
+    for subscription in (broken, fine):
+        open_by_failures(environment, subscription.id, monkeypatch)
+    real_oldest = backlog.oldest
+
+    def oldest(environment_id: str, subscription_id: str, **options: Any) -> Any:
+        if subscription_id == broken.id:
+            raise RuntimeError("throttled")
+        return real_oldest(environment_id, subscription_id, **options)
+
+    monkeypatch.setattr(backlog, "oldest", oldest)
+    monkeypatch.setattr(sender, "post", FakeReceiver(OK))
+    assert probing.run(now=LATER) == {"error": 1, "drained": 1}
