@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from shared.domain.errors import InvalidInput
+from shared.domain.limits import storable_decimal
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+logger = Logger()
 
 Item = dict[str, Any]
+
+
+class RefusedByDynamo(InvalidInput):
+    """DynamoDB refused a request as invalid (a ValidationException).
+
+    The limits are meant to catch every such request first, so this is a missing check: the
+    client gets a 400 rather than a 500, and the log says it is a bug to fix.
+    """
 
 
 @lru_cache(maxsize=1)
@@ -23,14 +37,52 @@ def client() -> Any:
     from botocore.config import Config
 
     settings = get_settings()
-    return boto3.client(
-        "dynamodb",
-        region_name=settings.region,
-        endpoint_url=settings.dynamodb_endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
-        ),
+    return _GuardedClient(
+        boto3.client(
+            "dynamodb",
+            region_name=settings.region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
+            ),
+        )
     )
+
+
+class _GuardedClient:
+    """The boto3 client, with every call's ValidationException turned into RefusedByDynamo."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._raw, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute  # meta, exceptions...
+        return _guarded(name, attribute)
+
+
+def _guarded(operation: str, call: Callable[..., Any]) -> Callable[..., Any]:
+    from botocore.exceptions import ClientError
+
+    @functools.wraps(call)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            if details.get("Code") != "ValidationException":
+                raise
+            message = str(details.get("Message", ""))
+            logger.error(
+                "Bug: DynamoDB refused a request that the limits should have refused first",
+                extra={"operation": operation, "dynamodb_message": message},
+            )
+            raise RefusedByDynamo(
+                f"The request breaks a storage limit: {message.rstrip('.;')}."
+            ) from None
+
+    return guarded
 
 
 def table_name() -> str:
@@ -58,8 +110,8 @@ def from_item(item: dict[str, Any]) -> Item:
 def _to_decimals(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    if isinstance(value, float | int):
+        return storable_decimal(value)
     if isinstance(value, dict):
         return {k: _to_decimals(v) for k, v in value.items()}
     if isinstance(value, list):

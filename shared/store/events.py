@@ -112,7 +112,7 @@ def list_page(
         index, partition = "GSI1", keys.events_listing(environment_id)
     start = None
     if starting_after and index is None:
-        start = {"PK": partition, "SK": f"{keys.EVENT_PREFIX}{starting_after}"}
+        start = {"PK": partition, "SK": keys.event_sort_key(starting_after)}
     filters: list[str] = []
     values: dict[str, Any] = {}
     if group_id is not None and user_id is not None:

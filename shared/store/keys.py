@@ -68,6 +68,11 @@ def memberships_listing(environment_id: str) -> str:
     return f"E#{environment_id}#MEMBERSHIPS"
 
 
+def membership_in_listing(user_id: str, group_id: str) -> str:
+    """A membership's sort key in `memberships_listing` (a user's memberships side by side)."""
+    return f"{user_id}#{group_id}"
+
+
 EVENT_PREFIX = "EV#"
 
 
@@ -76,7 +81,11 @@ def event(
 ) -> dict[str, str]:
     """Events live in their user's partition (or their group's, for group-only events)."""
     owner = user(environment_id, user_id) if user_id else group(environment_id, group_id or "")
-    return {"PK": owner["PK"], "SK": f"{EVENT_PREFIX}{order}"}
+    return {"PK": owner["PK"], "SK": event_sort_key(order)}
+
+
+def event_sort_key(event_id: str) -> str:
+    return f"{EVENT_PREFIX}{event_id}"
 
 
 def events_listing(environment_id: str) -> str:

@@ -27,7 +27,7 @@ def upsert(
             "group_id": group_id,
             "GSI1PK": keys.group_members_listing(environment_id, group_id),
             "GSI2PK": keys.memberships_listing(environment_id),
-            "GSI2SK": f"{user_id}#{group_id}",
+            "GSI2SK": keys.membership_in_listing(user_id, group_id),
         },
         created_order="GSI1SK",
         set_once={"id": new_id()},

@@ -163,7 +163,7 @@ def test_list_filters_by_email(call: Invoke) -> None:
     ("query", "named"),
     [
         ("limit=500", "limit"),
-        ("sort=name", "sort"),
+        ("limit=500&sort=name", "limit"),
         ("order_by=email", "order_by"),
         ("starting_after=ghost", "starting_after"),
     ],
@@ -227,3 +227,31 @@ def test_writers_that_keep_colliding_get_a_409(
     )
     assert status == 409
     assert body["error"]["code"] == "conflict" and body["error"]["request_id"]
+
+
+def test_a_percent_encoded_id_reaches_the_handler_decoded(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "a b@c.d+1:é"})
+    status, body = call("GET", "/users/a%20b%40c.d%2B1%3A%C3%A9")
+    assert (status, body["id"]) == (200, "a b@c.d+1:é")
+    status, body = call("DELETE", "/users/a%20b%40c.d%2B1%3A%C3%A9")
+    assert (status, body["id"]) == (200, "a b@c.d+1:é")
+
+
+def test_a_validation_exception_from_dynamodb_is_a_400_logged_as_a_bug(
+    call: Invoke, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from shared.store import dynamo
+
+    def refuses(**_: object) -> None:
+        error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum"}
+        raise ClientError({"Error": error}, "GetItem")
+
+    monkeypatch.setattr(dynamo.client()._raw, "get_item", refuses)
+    status, body = call("GET", "/users/u1")
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+    assert "Item size has exceeded the maximum" in body["error"]["message"]
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("Bug: DynamoDB refused")]
+    assert logged.levelname == "ERROR"
