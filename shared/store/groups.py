@@ -5,13 +5,20 @@ from __future__ import annotations
 from functools import partial
 
 from shared.domain.attributes import AttributeChange
-from shared.store import attributed, keys
+from shared.store import attributed, dynamo, keys
 from shared.store.attributed import Record
 from shared.store.pages import Page, creation_order_page
 
 
 def get(environment_id: str, group_id: str) -> Record | None:
     return attributed.get(keys.group(environment_id, group_id))
+
+
+def delete(environment_id: str, group_id: str) -> None:
+    """Idempotent."""
+    dynamo.client().delete_item(
+        TableName=dynamo.table_name(), Key=dynamo.to_item(keys.group(environment_id, group_id))
+    )
 
 
 def get_many(environment_id: str, group_ids: list[str]) -> dict[str, Record]:

@@ -5,6 +5,8 @@ Data keys start with the environment (`E#<env>#...`), so no query can cross tena
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def api_key(key_hash: str) -> dict[str, str]:
     return {"PK": f"KEY#{key_hash}", "SK": "KEY"}
@@ -119,9 +121,20 @@ def segments_listing(environment_id: str) -> str:
     return f"E#{environment_id}#SEGMENTS"
 
 
+PURGE_JOB_PREFIX = "PURGE#"
+
+
 def purge_jobs(environment_id: str) -> str:
-    """Partition of an environment's pending cascade deletes (see shared/services/deletion)."""
+    """Partition of an environment's pending cascade deletes (see shared/store/purges)."""
     return f"E#{environment_id}#PURGE"
+
+
+def purge_job(environment_id: str, job_id: str) -> dict[str, str]:
+    return {"PK": purge_jobs(environment_id), "SK": f"{PURGE_JOB_PREFIX}{job_id}"}
+
+
+def is_purge_job(item: dict[str, Any]) -> bool:
+    return str(item.get("SK", "")).startswith(PURGE_JOB_PREFIX)
 
 
 def webhook_subscriptions(environment_id: str) -> str:

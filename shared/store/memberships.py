@@ -6,8 +6,6 @@ GSI1 lists a group's memberships by creation; GSI2 holds every membership of an 
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.domain.attributes import AttributeChange
 from shared.ids import new_id
 from shared.store import attributed, dynamo, keys
@@ -72,7 +70,3 @@ def delete_records(environment_id: str, records: list[Record]) -> None:
             for r in records
         ]
     )
-
-
-def key_of(record: Record) -> dict[str, Any]:
-    return {"PK": record.fields["PK"], "SK": record.fields["SK"]}

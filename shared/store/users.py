@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from shared.domain.attributes import AttributeChange, Operation
-from shared.store import attributed, keys
+from shared.store import attributed, dynamo, keys
 from shared.store.attributed import Expression, Record
 from shared.store.pages import Page, creation_order_page
 
@@ -14,6 +14,13 @@ EMAIL_ATTRIBUTE = "email"
 
 def get(environment_id: str, user_id: str) -> Record | None:
     return attributed.get(keys.user(environment_id, user_id))
+
+
+def delete(environment_id: str, user_id: str) -> None:
+    """Idempotent."""
+    dynamo.client().delete_item(
+        TableName=dynamo.table_name(), Key=dynamo.to_item(keys.user(environment_id, user_id))
+    )
 
 
 def get_many(environment_id: str, user_ids: list[str]) -> dict[str, Record]:

@@ -9,6 +9,7 @@ from functions.groups.handler import lambda_handler as groups_handler
 from functions.users.handler import lambda_handler as users_handler
 from shared.services import deletion
 from shared.store import dynamo, keys
+from shared.store.purges import PurgeJob
 from tests.unit.conftest import Invoke
 
 
@@ -182,7 +183,7 @@ def test_purge_spares_what_was_created_after_the_delete(users: Invoke, environme
     users("POST", "/users", body={"id": "u1"})
     events("POST", "/events", body={"user_id": "u1", "name": "old"})
     users("DELETE", "/users/u1")
-    job = deletion.PurgeJob(environment, "user", "u1", "2000-01-01T00:00:00.000+00:00")
+    job = PurgeJob(environment, "user", "u1", "2000-01-01T00:00:00.000+00:00")
     assert deletion.run_purge(job) == deletion.PurgeProgress(removed=0, finished=True)
     assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 1
 
@@ -197,7 +198,7 @@ def test_a_purge_out_of_time_stops_and_is_continued_by_a_new_job(
     for name in ("a", "b", "c"):
         events("POST", "/events", body={"user_id": "u1", "name": name})
     users("DELETE", "/users/u1")
-    job = deletion.PurgeJob(environment, "user", "u1", "2999-01-01T00:00:00.000+00:00")
+    job = PurgeJob(environment, "user", "u1", "2999-01-01T00:00:00.000+00:00")
     assert deletion.run_purge(job, time_left=lambda: 0.0) == deletion.PurgeProgress(0, False)
     assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 3
 
