@@ -46,6 +46,10 @@ MAX_LIST_FILTER_VALUES = 100
 # Lambda answers at most 6 MB; a list stops adding objects before its body reaches this.
 MAX_RESPONSE_BYTES = 5_000_000
 
+# --- read budgets: what one request may read (docs/table-design.md states their cost) ---------
+# Definitions of one environment read for a list (they are sorted in memory).
+DEFINITIONS_READ_BUDGET = 10_000
+
 # DynamoDB numbers: 38 significant digits, magnitudes from 1E-130 to below 1E+126.
 NUMBER_DIGITS = 38
 NUMBER_SMALLEST = Decimal("1E-130")

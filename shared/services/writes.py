@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from aws_lambda_powertools import Logger
+
 from shared.clock import format_timestamp
 from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
 from shared.domain.attributes import validate_name as validate_attribute_name
@@ -20,6 +22,7 @@ from shared.store.events import Event
 # side keeps its latency near one round trip (the client's pool holds 10 connections).
 _PARALLEL_WRITES = 8
 _writers = ThreadPoolExecutor(max_workers=_PARALLEL_WRITES, thread_name_prefix="writes")
+logger = Logger()
 
 
 def _run_all(writes: list[Callable[[], object]]) -> None:
@@ -76,19 +79,17 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         ]
         memberships.delete_records(environment_id, stale)
 
-    definitions.record_attributes(environment_id, "user", _types(user_changes))
+    _record_definitions(environment_id, "user", user_changes)
     for _, group_changes, membership_changes in planned:
-        definitions.record_attributes(environment_id, "group", _types(group_changes))
-        definitions.record_attributes(
-            environment_id, "group_membership", _types(membership_changes)
-        )
+        _record_definitions(environment_id, "group", group_changes)
+        _record_definitions(environment_id, "group_membership", membership_changes)
     return user
 
 
 def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:
     changes = parse_changes(body.attributes)
     group = groups.upsert(environment_id, body.id, changes)
-    definitions.record_attributes(environment_id, "group", _types(changes))
+    _record_definitions(environment_id, "group", changes)
     return group
 
 
@@ -110,9 +111,29 @@ def track_event(environment_id: str, body: TrackEventBody) -> Event:
         attributes=values,
         time=_event_time(body.time),
     )
-    definitions.record_event(environment_id, body.name)
-    definitions.record_attributes(environment_id, "event", _types(changes), event_name=body.name)
+    try:
+        definitions.record_event(environment_id, body.name)
+    except Exception:
+        logger.exception("Could not record an event definition; the event is stored")
+    _record_definitions(environment_id, "event", changes, event_name=body.name)
     return event
+
+
+def _record_definitions(
+    environment_id: str,
+    scope: str,
+    changes: list[AttributeChange],
+    event_name: str | None = None,
+) -> None:
+    """Definitions are a by-product: the data is already stored, so a failure here is logged
+    and the request still succeeds (the next write of that name tries again)."""
+    types = _types(changes)
+    if not types:
+        return
+    try:
+        definitions.record_attributes(environment_id, scope, types, event_name=event_name)
+    except Exception:
+        logger.exception("Could not record attribute definitions; the data is stored")
 
 
 def _event_time(text: str | None) -> str | None:

@@ -105,12 +105,31 @@ def definitions(environment_id: str) -> str:
     return f"E#{environment_id}#DEFS"
 
 
+ATTRIBUTE_DEFINITION_PREFIX = "A#"
+EVENT_DEFINITION_PREFIX = "E#"
+EVENT_ATTRIBUTE_USE_PREFIX = "EA#"  # does not start with "E#": event definitions stay apart
+
+
 def attribute_definition(environment_id: str, scope: str, name: str) -> dict[str, str]:
-    return {"PK": definitions(environment_id), "SK": f"A#{scope}#{name}"}
+    return {"PK": definitions(environment_id), "SK": f"{ATTRIBUTE_DEFINITION_PREFIX}{scope}#{name}"}
 
 
 def event_definition(environment_id: str, name: str) -> dict[str, str]:
-    return {"PK": definitions(environment_id), "SK": f"E#{name}"}
+    return {"PK": definitions(environment_id), "SK": f"{EVENT_DEFINITION_PREFIX}{name}"}
+
+
+def event_attribute_use(
+    environment_id: str, event_name: str, attribute_name: str
+) -> dict[str, str]:
+    """Records that events named `event_name` carry the attribute (names hold no `#`)."""
+    return {
+        "PK": definitions(environment_id),
+        "SK": f"{event_attribute_uses_prefix(event_name)}{attribute_name}",
+    }
+
+
+def event_attribute_uses_prefix(event_name: str) -> str:
+    return f"{EVENT_ATTRIBUTE_USE_PREFIX}{event_name}#"
 
 
 def segment(environment_id: str, segment_id: str) -> dict[str, str]:

@@ -177,3 +177,44 @@ def test_a_warm_container_writes_a_definition_once(environment: str) -> None:
     assert definitions.record_attributes(environment, "user", {"plan": "string"}) == 0
     assert definitions.record_event(environment, "x") == 1
     assert definitions.record_event(environment, "x") == 0
+
+
+def test_a_failing_definition_write_never_fails_a_stored_event(
+    events: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> int:
+        raise RuntimeError("definitions unavailable")
+
+    monkeypatch.setattr(definitions, "record_attributes", broken)
+    monkeypatch.setattr(definitions, "record_event", broken)
+    status, body = events(
+        "POST", "/events", body={"user_id": "u", "name": "x", "attributes": {"a": 1}}
+    )
+    assert status == 200
+    _, page = events("GET", "/events")
+    assert [e["id"] for e in page["data"]] == [body["id"]]
+
+
+def test_event_names_of_an_attribute_are_items_of_their_own(
+    environment: str, events: Invoke, defs: Invoke
+) -> None:
+    from shared.store import dynamo, keys
+
+    for name in ("signed_up", "logged_in"):
+        events("POST", "/events", body={"user_id": "u", "name": name, "attributes": {"plan": "x"}})
+    definition = dynamo.client().get_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.attribute_definition(environment, "event", "plan")),
+    )["Item"]
+    assert "event_names" not in definition
+    _, page = defs("GET", "/attribute_definitions", query="event_name=logged_in")
+    assert [d["name"] for d in page["data"]] == ["plan"]
+    # Definitions written before kept a set of event names on the item: still honoured.
+    dynamo.client().update_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.attribute_definition(environment, "event", "plan")),
+        UpdateExpression="ADD event_names :n",
+        ExpressionAttributeValues={":n": {"SS": ["legacy_event"]}},
+    )
+    _, page = defs("GET", "/attribute_definitions", query="event_name[]=legacy_event")
+    assert [d["name"] for d in page["data"]] == ["plan"]
