@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import now_iso
+from shared.domain import limits
+from shared.domain.errors import InvalidInput
 from shared.ids import sortable_id
 from shared.store import dynamo, keys
 from shared.store.pages import Page, query_page
@@ -68,7 +70,10 @@ def new_event(
     attributes: dict[str, Any],
     time: str | None,
 ) -> tuple[Event, dict[str, Any]]:
-    """A new event and the item that stores it (written by `track`, or in bulk by imports)."""
+    """A new event and the item that stores it (written by `track`, or in bulk by imports).
+
+    Refuses (400) an event over the size limit: it is checked here, before any write.
+    """
     event_id = sortable_id()
     created_at = now_iso()
     event = Event(event_id, name, user_id, group_id, time or created_at, created_at, attributes)
@@ -88,6 +93,12 @@ def new_event(
         item["group_id"] = group_id
         item["GSI3PK"] = keys.group_events_listing(environment_id, group_id)
         item["GSI3SK"] = event_id
+    size = limits.item_size(item)
+    if size > limits.MAX_EVENT_BYTES:
+        raise InvalidInput(
+            f"Invalid `attributes`: the event would take {size:,} bytes; an event holds at most "
+            f"{limits.MAX_EVENT_BYTES:,} bytes (UTF-8, with its ids and name)."
+        )
     return event, item
 
 

@@ -6,7 +6,7 @@ from functools import partial
 
 from shared.domain.attributes import AttributeChange
 from shared.store import attributed, dynamo, keys
-from shared.store.attributed import Record
+from shared.store.attributed import Record, Upsert
 from shared.store.pages import Page, creation_order_page
 
 
@@ -26,12 +26,17 @@ def get_many(environment_id: str, group_ids: list[str]) -> dict[str, Record]:
     return {r.id: r for r in records}
 
 
-def upsert(environment_id: str, group_id: str, changes: list[AttributeChange]) -> Record:
-    return attributed.upsert(
-        keys.group(environment_id, group_id),
-        group_id,
-        changes,
+def planned_upsert(
+    environment_id: str, group_id: str, changes: list[AttributeChange], path: str = "attributes"
+) -> Upsert:
+    """A group upsert to check and run (see `attributed`)."""
+    return Upsert(
+        key=keys.group(environment_id, group_id),
+        object_id=group_id,
+        changes=changes,
         fixed={"id": group_id, "GSI1PK": keys.groups_listing(environment_id)},
+        what="group",
+        path=path,
         created_order="GSI1SK",
     )
 

@@ -9,17 +9,24 @@ from __future__ import annotations
 from shared.domain.attributes import AttributeChange
 from shared.ids import new_id
 from shared.store import attributed, dynamo, keys
-from shared.store.attributed import Record
+from shared.store.attributed import Record, Upsert
 from shared.store.bulk import delete_keys, query_all
 
 
-def upsert(
-    environment_id: str, user_id: str, group_id: str, changes: list[AttributeChange]
-) -> Record:
-    return attributed.upsert(
-        keys.membership(environment_id, user_id, group_id),
-        f"{user_id}#{group_id}",
-        changes,
+def planned_upsert(
+    environment_id: str,
+    user_id: str,
+    group_id: str,
+    changes: list[AttributeChange],
+    path: str = "attributes",
+) -> Upsert:
+    """A membership upsert to check and run (see `attributed`)."""
+    return Upsert(
+        key=keys.membership(environment_id, user_id, group_id),
+        object_id=keys.membership_in_listing(user_id, group_id),
+        changes=changes,
+        what="membership",
+        path=path,
         fixed={
             "user_id": user_id,
             "group_id": group_id,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from shared.domain import limits
 from shared.domain.attributes import AttributeChange, Operation
 from shared.store import attributed, dynamo, keys
-from shared.store.attributed import Expression, Record
+from shared.store.attributed import Expression, Record, Upsert
 from shared.store.pages import Page, creation_order_page
 
 EMAIL_ATTRIBUTE = "email"
@@ -28,7 +29,15 @@ def get_many(environment_id: str, user_ids: list[str]) -> dict[str, Record]:
     return {r.id: r for r in records}
 
 
-def upsert(environment_id: str, user_id: str, changes: list[AttributeChange]) -> Record:
+def planned_upsert(
+    environment_id: str, user_id: str, changes: list[AttributeChange], path: str = "attributes"
+) -> Upsert:
+    """A user upsert to check and run (see `attributed`)."""
+    for change in changes:
+        if change.name == EMAIL_ATTRIBUTE and isinstance(change.value, str):
+            # A string email is an index partition key, which has a size limit.
+            limits.check_email(change.value, f"{path}.{EMAIL_ATTRIBUTE}")
+
     def index_email(expression: Expression, resolved: list[AttributeChange], order: str) -> None:
         """Keep GSI2 (users by email) in step with a string `email` attribute."""
         change = next((c for c in resolved if c.name == EMAIL_ATTRIBUTE), None)
@@ -45,11 +54,13 @@ def upsert(environment_id: str, user_id: str, changes: list[AttributeChange]) ->
         elif change.operation is not Operation.SET_ONCE:
             expression.removes.extend(["GSI2PK", "GSI2SK"])
 
-    return attributed.upsert(
-        keys.user(environment_id, user_id),
-        user_id,
-        changes,
+    return Upsert(
+        key=keys.user(environment_id, user_id),
+        object_id=user_id,
+        changes=changes,
         fixed={"id": user_id, "GSI1PK": keys.users_listing(environment_id)},
+        what="user",
+        path=path,
         created_order="GSI1SK",
         index_hook=index_email,
     )

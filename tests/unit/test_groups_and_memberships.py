@@ -212,3 +212,43 @@ def test_a_purge_out_of_time_stops_and_is_continued_by_a_new_job(
     assert job in continued  # same object, same cut-off time
     assert deletion.run_purge(job) == deletion.PurgeProgress(removed=3, finished=True)
     assert events("GET", "/events", query="user_id=u1")[1]["data"] == []
+
+
+def test_a_refused_membership_leaves_the_user_and_its_groups_unwritten(
+    users: Invoke, groups: Invoke
+) -> None:
+    status, body = users(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "groups": [
+                {"id": "fine", "attributes": {"plan": "x"}},
+                {"id": "bad", "attributes": {"n": {"set": "1e200", "data_type": "number"}}},
+            ],
+        },
+    )
+    assert status == 400 and "groups[1].attributes.n" in body["error"]["message"]
+    assert users("GET", "/users/u1")[0] == 404
+    assert groups("GET", "/groups/fine")[0] == 404
+
+
+def test_a_group_over_the_size_limit_is_refused_before_any_write(
+    users: Invoke, groups: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain import limits
+
+    groups("POST", "/groups", body={"id": "heavy", "attributes": {"blob": "x" * 30_000}})
+    monkeypatch.setattr(limits, "MAX_OBJECT_BYTES", 40_000)
+    status, body = users(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "groups": [{"id": "light"}, {"id": "heavy", "attributes": {"more": "y" * 20_000}}],
+        },
+    )
+    assert status == 400 and "groups[1].attributes" in body["error"]["message"]
+    assert users("GET", "/users/u1")[0] == 404
+    assert groups("GET", "/groups/light")[0] == 404
+    assert "more" not in groups("GET", "/groups/heavy")[1]["attributes"]

@@ -221,7 +221,7 @@ def test_writers_that_keep_colliding_get_a_409(
     def always_conflicts(*args: object, **kwargs: object) -> None:
         raise attributed.ConflictError("version moved on every retry")
 
-    monkeypatch.setattr(attributed, "upsert", always_conflicts)
+    monkeypatch.setattr(attributed, "write", always_conflicts)
     status, body = call(
         "POST", "/users", body={"id": "u1", "attributes": {"tags": {"append": "a"}}}
     )
@@ -255,3 +255,26 @@ def test_a_validation_exception_from_dynamodb_is_a_400_logged_as_a_bug(
     assert "Item size has exceeded the maximum" in body["error"]["message"]
     [logged] = [r for r in caplog.records if r.getMessage().startswith("Bug: DynamoDB refused")]
     assert logged.levelname == "ERROR"
+
+
+def test_limits_apply_to_the_object_after_the_write(
+    call: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain import limits
+
+    monkeypatch.setattr(limits, "MAX_ATTRIBUTES_PER_OBJECT", 3)
+    assert call("POST", "/users", body={"id": "u1", "attributes": {"a": 1, "b": 2}})[0] == 200
+    status, body = call("POST", "/users", body={"id": "u1", "attributes": {"c": 3, "d": 4}})
+    assert status == 400 and "4 attributes" in body["error"]["message"]
+    # Unsetting one makes room for another: it is the count after the write that counts.
+    assert call("POST", "/users", body={"id": "u1", "attributes": {"a": None, "c": 3}})[0] == 200
+    full = [f"v{i}" for i in range(limits.MAX_LIST_LENGTH)]
+    assert call("POST", "/users", body={"id": "u2", "attributes": {"tags": full}})[0] == 200
+    status, body = call(
+        "POST", "/users", body={"id": "u2", "attributes": {"tags": {"append": "x"}}}
+    )
+    assert status == 400 and "attributes.tags" in body["error"]["message"]
+    assert (
+        call("POST", "/users", body={"id": "u2", "attributes": {"tags": {"remove": "v1"}}})[0]
+        == 200
+    )
