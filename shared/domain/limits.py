@@ -47,6 +47,17 @@ MAX_LIST_FILTER_VALUES = 100
 MAX_RESPONSE_BYTES = 5_000_000
 
 # --- read budgets: what one request may read (docs/table-design.md states their cost) ---------
+# A filtered list that pages through an index examines at most this many items, then answers
+# with what it found, `has_more` and a cursor to continue.
+FILTER_EXAMINE_BUDGET = 1_000
+# ... and fewer users when the condition needs their memberships (a Query per user).
+FILTER_EXAMINE_BUDGET_WITH_MEMBERSHIPS = 200
+# A list sorted in memory (by attributes, or a group's members) reads at most this many
+# users, groups or memberships; more is a 400 that says how to narrow it.
+SORT_READ_BUDGET = 10_000
+# Expansion builds at most this many related objects for one object, and for a whole request.
+EXPAND_PER_OBJECT_BUDGET = 1_000
+EXPAND_PER_REQUEST_BUDGET = 10_000
 # Definitions of one environment read for a list (they are sorted in memory).
 DEFINITIONS_READ_BUDGET = 10_000
 

@@ -90,9 +90,21 @@ def event_sort_key(event_id: str) -> str:
     return f"{EVENT_PREFIX}{event_id}"
 
 
+def event_id_of(key: dict[str, str], index: str | None) -> str:
+    """The event id in an event's key (of the table, or of the index it was read from)."""
+    if index is None:
+        return key["SK"].removeprefix(EVENT_PREFIX)
+    return key[f"{index}SK"]
+
+
 def events_listing(environment_id: str) -> str:
     """GSI1 partition holding an environment's events, sorted by time."""
     return f"E#{environment_id}#EVENTS"
+
+
+def events_by_name_listing(environment_id: str, name: str) -> str:
+    """GSI2 partition holding the events of one name, sorted by time."""
+    return f"E#{environment_id}#EVENTS#{name}"
 
 
 def group_events_listing(environment_id: str, group_id: str) -> str:

@@ -12,7 +12,7 @@ from shared.domain import limits
 from shared.domain.errors import InvalidInput
 from shared.ids import new_id
 from shared.store import dynamo, keys
-from shared.store.pages import Page, creation_order_page
+from shared.store.pages import CreationOrder, Page
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,12 @@ def delete(environment_id: str, segment_id: str) -> None:
 def list_page(
     environment_id: str, *, limit: int, descending: bool, starting_after: str | None
 ) -> Page[Segment]:
-    page = creation_order_page(
+    listing = CreationOrder(
         index="GSI1",
         partition=keys.segments_listing(environment_id),
-        limit=limit,
-        descending=descending,
-        starting_after=starting_after,
         load=partial(get, environment_id),
         table_key=partial(keys.segment, environment_id),
         what="segment",
     )
+    page = listing.page(limit=limit, descending=descending, starting_after=starting_after)
     return Page(items=[_segment(i) for i in page.items], has_more=page.has_more)

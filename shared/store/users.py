@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 
 from shared.domain import limits
 from shared.domain.attributes import AttributeChange, Operation
 from shared.store import attributed, dynamo, keys
 from shared.store.attributed import Expression, Record, Upsert
-from shared.store.pages import Page, creation_order_page
+from shared.store.bulk import query_all
+from shared.store.pages import CreationOrder, Page
 
 EMAIL_ATTRIBUTE = "email"
 
@@ -75,18 +77,51 @@ def list_page(
     email: str | None = None,
 ) -> Page[Record]:
     """Users in creation order (or one email's users), `limit` at a time."""
-    if email is None:
-        index, partition = "GSI1", keys.users_listing(environment_id)
-    else:
-        index, partition = "GSI2", keys.users_by_email(environment_id, email)
-    page = creation_order_page(
+    page = _listing(environment_id, email).page(
+        limit=limit, descending=descending, starting_after=starting_after
+    )
+    return Page(items=[attributed.record_from_item(i) for i in page.items], has_more=page.has_more)
+
+
+def in_creation_order(
+    environment_id: str,
+    *,
+    descending: bool,
+    starting_after: str | None,
+    email: str | None = None,
+    page_size: int,
+) -> Iterator[list[Record]]:
+    """Users (or one email's users) in creation order, `page_size` a Query, for as long as
+    the caller reads."""
+    pages = _listing(environment_id, email).pages(
+        descending=descending, starting_after=starting_after, page_size=page_size
+    )
+    for page in pages:
+        yield [attributed.record_from_item(i) for i in page]
+
+
+def every(
+    environment_id: str, *, email: str | None = None, bound: int, too_many: str
+) -> list[Record]:
+    """All users (or one email's users), at most `bound` (past it, a 400 saying `too_many`)."""
+    listing = _listing(environment_id, email)
+    items = query_all(
+        index=listing.index, partition=listing.partition, bound=bound, too_many=too_many
+    )
+    return [attributed.record_from_item(i) for i in items]
+
+
+def _listing(environment_id: str, email: str | None) -> CreationOrder:
+    """An environment's users by creation (GSI1), or one email's (GSI2)."""
+    index, partition = (
+        ("GSI1", keys.users_listing(environment_id))
+        if email is None
+        else ("GSI2", keys.users_by_email(environment_id, email))
+    )
+    return CreationOrder(
         index=index,
         partition=partition,
-        limit=limit,
-        descending=descending,
-        starting_after=starting_after,
         load=partial(get, environment_id),
         table_key=partial(keys.user, environment_id),
         what="user",
     )
-    return Page(items=[attributed.record_from_item(i) for i in page.items], has_more=page.has_more)
