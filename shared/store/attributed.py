@@ -13,6 +13,7 @@ writes several items can check them all before writing any.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,7 +27,7 @@ from shared.domain.attributes import (
     apply_changes,
     needs_current_value,
 )
-from shared.domain.errors import Conflict, InvalidInput
+from shared.domain.errors import Conflict
 from shared.store import dynamo, keys
 from shared.store.parallel import run_all
 
@@ -198,14 +199,9 @@ def write(upsert: Upsert, current: dict[str, Any] | None) -> Record:
         return expression
 
     if not needs_current_value(upsert.changes):
-        expression = native(upsert.changes)
-        try:
-            return run(expression)
-        except _ConditionFailed:
-            # The only condition here: `add`/`subtract` target a number (or nothing yet).
-            raise InvalidInput(
-                f"Invalid `{upsert.path}`: `add`/`subtract` need a number attribute."
-            ) from None
+        # Unconditional, so concurrent `add`s never conflict: the caller checked the item as
+        # read, and DynamoDB refuses what a concurrent write made invalid since (a 400).
+        return run(native(upsert.changes))
 
     item = current
     for attempt in range(MAX_WRITE_ATTEMPTS):
@@ -245,10 +241,6 @@ def _native_expression(changes: list[AttributeChange]) -> Expression:
         elif change.operation is Operation.ADD:
             name = expression.name(ATTRIBUTE_PREFIX + change.name)
             expression.adds.append(f"{name} {expression.value(change.value)}")
-            # A concurrent writer may have stored text there since the check: refuse cleanly.
-            expression.conditions.append(
-                f"attribute_not_exists({name}) OR attribute_type({name}, {expression.value('N')})"
-            )
         else:  # pragma: no cover - list operations are resolved to SET before this
             raise AssertionError(change.operation)
     return expression
@@ -313,10 +305,14 @@ def _get_chunk(chunk: list[dict[str, str]], consistent: bool) -> list[dict[str, 
         table: {"Keys": [dynamo.to_item(k) for k in chunk], "ConsistentRead": consistent}
     }
     items: list[dict[str, Any]] = []
+    attempt = 0
     while request:
+        if attempt:
+            time.sleep(min(2.0, 0.05 * 2**attempt))  # throttled: back off before retrying
         result = dynamo.client().batch_get_item(RequestItems=request)
         items.extend(dynamo.from_item(i) for i in result.get("Responses", {}).get(table, []))
         request = result.get("UnprocessedKeys") or {}
+        attempt += 1
     return items
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from functions.users.handler import lambda_handler
@@ -237,24 +239,36 @@ def test_a_percent_encoded_id_reaches_the_handler_decoded(call: Invoke) -> None:
     assert (status, body["id"]) == (200, "a b@c.d+1:é")
 
 
-def test_a_validation_exception_from_dynamodb_is_a_400_logged_as_a_bug(
-    call: Invoke, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("dynamodb_message", "logged"),
+    [
+        ("Hash primary key values must be under 2048 bytes", ("ERROR", "Bug: DynamoDB refused")),
+        ("Item size has exceeded the maximum allowed size", ("WARNING", "DynamoDB refused a")),
+    ],
+)
+def test_a_validation_exception_from_dynamodb_is_a_400_and_logged(
+    call: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    dynamodb_message: str,
+    logged: tuple[str, str],
 ) -> None:
+    """A missing check is logged as a bug; a checked write that raced another, as a warning."""
     from botocore.exceptions import ClientError
 
     from shared.store import dynamo
 
     def refuses(**_: object) -> None:
-        error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum"}
+        error = {"Code": "ValidationException", "Message": dynamodb_message}
         raise ClientError({"Error": error}, "GetItem")
 
     monkeypatch.setattr(dynamo.client()._raw, "get_item", refuses)
     status, body = call("GET", "/users/u1")
     assert status == 400
     assert body["error"]["code"] == "invalid_request"
-    assert "Item size has exceeded the maximum" in body["error"]["message"]
-    [logged] = [r for r in caplog.records if r.getMessage().startswith("Bug: DynamoDB refused")]
-    assert logged.levelname == "ERROR"
+    assert dynamodb_message in body["error"]["message"]
+    [record] = [r for r in caplog.records if "DynamoDB refused" in r.getMessage()]
+    assert (record.levelname, record.getMessage()[: len(logged[1])]) == logged
 
 
 def test_limits_apply_to_the_object_after_the_write(
@@ -278,3 +292,33 @@ def test_limits_apply_to_the_object_after_the_write(
         call("POST", "/users", body={"id": "u2", "attributes": {"tags": {"remove": "v1"}}})[0]
         == 200
     )
+
+
+def test_the_longest_update_expression_fits_dynamodbs_4_kb(call: Invoke) -> None:
+    """100 attributes a request is what one UpdateItem's expression (at most 4 KB) holds."""
+    from shared.domain.limits import MAX_ATTRIBUTES_PER_REQUEST
+    from shared.store import dynamo
+
+    expressions: list[str] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        expressions.extend(
+            params.get(name, "") for name in ("UpdateExpression", "ConditionExpression")
+        )
+
+    dynamo.client().meta.events.register("provide-client-params.dynamodb.UpdateItem", capture)
+    names = [f"attribute_{i:03d}" for i in range(MAX_ATTRIBUTES_PER_REQUEST - 1)]
+    widest = {name: {"set_once": "v"} for name in names} | {"email": {"set_once": "e@x.io"}}
+    adds = {f"count_{i:03d}": {"add": 1} for i in range(len(names))} | {"email": "e@x.io"}
+    for attributes in (widest, adds):
+        status, body = call(
+            "POST",
+            "/users",
+            body={
+                "id": "u" * 480,
+                "attributes": attributes,
+                "memberships": [{"attributes": widest, "group": {"id": "g" * 480}}],
+            },
+        )
+        assert status == 200, body
+    assert max(len(e) for e in expressions) <= 4096
