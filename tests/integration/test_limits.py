@@ -321,6 +321,11 @@ def test_events_and_segments_over_their_limits_are_400s(api: ApiClient) -> None:
     assert large.status == 400 and "65,536 bytes" in large.json()["error"]["message"]
     assert api.request("GET", "/events").json()["data"] == []
 
+    # The case: sent as UTF-8 (240,000 characters, under a limit counted in characters),
+    # it was stored \u-escaped, 1.4 MB. Now the body alone is over the limit in bytes.
+    escaped = {"type": "attribute", "attribute_name": "a", "operator": "eq", "value": "€" * 240_000}
+    for body in ({"name": "s", "condition": escaped}, {"name": "€" * 240_000, "condition": {}}):
+        assert api.request("POST", "/segments", **utf8_json(body)).status == 400
     condition = {
         "type": "attribute",
         "attribute_name": "a",
