@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import statistics
@@ -20,6 +21,7 @@ import sys
 import threading
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 
@@ -85,6 +87,26 @@ class CallMeter:
 
 def _attributes(n: int) -> dict[str, Any]:
     return {f"attribute_{i}": f"value {i}" for i in range(n)}
+
+
+_RARE = quote(
+    json.dumps({"type": "attribute", "attribute_name": "a", "operator": "eq", "value": 7})
+)
+
+
+def _seed_events(environment_id: str, name: str, count: int) -> None:
+    """Events written straight to the table, 25 a call: the bench reads them."""
+    from shared.store import dynamo, events
+
+    items = [
+        events.new_event(
+            environment_id, name=name, user_id="seed0", group_id=None, attributes={}, time=None
+        )[1]
+        for _ in range(count)
+    ]
+    for start in range(0, count, 25):
+        batch = [{"PutRequest": {"Item": dynamo.to_item(i)}} for i in items[start : start + 25]]
+        dynamo.client().batch_write_item(RequestItems={dynamo.table_name(): batch})
 
 
 # (label, function, method, path, body) - each runs on a warm container, so definitions
@@ -187,6 +209,27 @@ OPERATIONS: list[Operation] = [
     ),
     ("user get", "users", "GET", "/users/n10", None),
     ("user list page (limit 10)", "users", "GET", "/users", None),
+    (
+        "user list page, expand memberships.group (20)",
+        "users",
+        "GET",
+        "/users?limit=20&expand=memberships.group",
+        None,
+    ),
+    (
+        "user list, condition, its one match",
+        "users",
+        "GET",
+        "/users?limit=1&condition=" + _RARE,
+        None,
+    ),
+    (
+        "event list by name, 600 newer of another name",
+        "events",
+        "GET",
+        "/events?name=rare&limit=1",
+        None,
+    ),
     ("user delete (1 membership)", "users", "DELETE", "/users/m1", None),
 ]
 
@@ -219,7 +262,14 @@ def bench_dynamodb_calls() -> None:
         }
         meter = CallMeter(dynamo.client())
         for i in range(12):
-            handlers["users"]("POST", "/users", body={"id": f"seed{i}", "attributes": {"a": 1}})
+            attributes = {"a": 7 if i == 11 else 1}  # one rare value, for the condition row
+            handlers["users"]("POST", "/users", body={"id": f"seed{i}", "attributes": attributes})
+        for i in range(18):
+            handlers["users"](
+                "POST", "/users", body={"id": f"member{i}", "groups": [{"id": f"g{i % 4}"}]}
+            )
+        handlers["events"]("POST", "/events", body={"user_id": "seed0", "name": "rare"})
+        _seed_events(environment_id, "common", 600)
         # Warm the definitions cache the way a warm container has it.
         handlers["users"]("POST", "/users", body={"id": "w", "attributes": _attributes(50)})
         handlers["users"](
@@ -232,9 +282,10 @@ def bench_dynamodb_calls() -> None:
         )
 
         print(f"DynamoDB calls and consumed capacity per operation ({engine.engine}, warm):")
-        for label, function, method, path, body in OPERATIONS:
+        for label, function, method, target, body in OPERATIONS:
             meter.clear()
-            status, _ = handlers[function](method, path, body=body)
+            path, _, query = target.partition("?")
+            status, _ = handlers[function](method, path, body=body, query=query)
             assert status == 200, (label, status)
             print(f"  {label:46s} {meter.summary()}")
 

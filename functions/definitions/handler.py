@@ -65,12 +65,17 @@ def list_attribute_definitions() -> dict[str, Any]:
     if scope is not None and scope not in definitions.ATTRIBUTE_SCOPES:
         accepted = ", ".join(definitions.ATTRIBUTE_SCOPES)
         raise InvalidInput(f"Invalid `scope` {scope!r}. Accepted: {accepted}.")
+    env = environment_id(app)
     event_names = set(query.list_filters.get("event_name", ()))
+    used = definitions.event_attribute_names(env, event_names) if event_names else set()
     found = [
         d
-        for d in definitions.attribute_definitions(environment_id(app))
+        for d in definitions.attribute_definitions(env)
         if (scope is None or d.scope == scope)
-        and (not event_names or event_names & set(d.event_names))
+        and (
+            not event_names
+            or (d.scope == "event" and (d.name in used or bool(event_names & set(d.event_names))))
+        )
     ]
     items, has_more = _page(found, query)
     return list_object(

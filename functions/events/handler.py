@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.attributes import validate_name
 from shared.domain.objects import event_object
 from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import parse_model
@@ -22,6 +23,7 @@ EVENTS_LIST = ListSpec(
     order_fields=frozenset({"created_at"}),
     default_order="-created_at",
     filters=frozenset({"user_id", "group_id", "name"}),
+    id_filters=frozenset({"user_id", "group_id"}),
 )
 
 
@@ -38,6 +40,8 @@ def list_events() -> dict[str, Any]:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, EVENTS_LIST)
+    if "name" in query.filters:
+        validate_name(query.filters["name"], "event")
     page = events.list_page(
         env,
         limit=query.limit,
@@ -52,7 +56,7 @@ def list_events() -> dict[str, Any]:
         has_more=page.has_more,
         path="/events",
         params=params,
-        last_id=page.items[-1].id if page.items else None,
+        last_id=page.cursor(lambda e: e.id),
     )
 
 

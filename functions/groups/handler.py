@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.domain import conditions
+from shared.domain import limits
 from shared.domain.objects import deleted_object
 from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import parse_model
@@ -22,7 +22,8 @@ app = create_app()
 GROUPS_LIST = ListSpec(
     object_type="group",
     order_fields=frozenset({"created_at", "attributes.name"}),
-    filters=frozenset({"condition", "user_id"}),
+    filters=frozenset({"condition", "segment_id", "user_id"}),
+    id_filters=frozenset({"segment_id", "user_id"}),
 )
 
 
@@ -47,7 +48,6 @@ def get_group(group_id: str) -> dict[str, Any]:
 
 @app.delete("/groups/<group_id>")
 def delete_group(group_id: str) -> dict[str, Any]:
-    parse_expand(query_params(app), "group", extra_allowed=frozenset())
     deletion.delete_group(environment_id(app), group_id)
     return deleted_object("group", group_id)
 
@@ -57,45 +57,25 @@ def list_groups() -> dict[str, Any]:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, GROUPS_LIST)
-    condition = (
-        conditions.parse_condition_text(query.filters["condition"])
-        if "condition" in query.filters
-        else None
-    )
-    simple_order = [o.field for o in query.order_by] == ["created_at"]
-    if condition is None and "user_id" not in query.filters and simple_order:
-        page = groups.list_page(
-            env,
-            limit=query.limit,
-            descending=query.order_by[0].descending,
-            starting_after=query.starting_after,
-        )
-    else:
-        page = finder.find_groups(
-            env, query, condition=condition, user_id=query.filters.get("user_id")
-        )
+    page = finder.list_groups(env, query)
     return list_object(
         Expander(env).groups(page.items, query.expand),
         has_more=page.has_more,
         path="/groups",
         params=params,
-        last_id=page.items[-1].id if page.items else None,
+        last_id=page.cursor(lambda r: r.id),
     )
 
 
 @app.delete("/group_memberships")
 def delete_membership() -> dict[str, Any]:
     params = query_params(app)
-    allowed = {"user_id", "group_id"}
-    for name in params:
-        if name not in allowed:
-            raise BadRequest(f"Unknown query parameter `{name}`. Accepted: group_id, user_id.")
     ids = {}
-    for name in sorted(allowed):
+    for name in ("group_id", "user_id"):
         values = params.get(name) or []
         if len(values) != 1 or not values[0]:
             raise BadRequest(f"Query parameter `{name}` is required (exactly once).")
-        ids[name] = values[0]
+        ids[name] = limits.check_id(values[0], name)
     removed = deletion.delete_membership(environment_id(app), ids["user_id"], ids["group_id"])
     return {
         "id": removed.id if removed else None,

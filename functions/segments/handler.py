@@ -11,7 +11,7 @@ from shared.domain.objects import deleted_object
 from shared.http.app import create_app, environment_id, json_body, query_params
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
-from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
+from shared.http.listing import ListSpec, list_object, parse_list_query
 from shared.http.models import SegmentBody, SegmentPatchBody
 from shared.store import segments
 from shared.store.segments import Segment
@@ -19,7 +19,6 @@ from shared.store.segments import Segment
 app = create_app()
 
 SEGMENTS_LIST = ListSpec(object_type="segment", order_fields=frozenset({"created_at"}))
-NO_PARAMETERS: frozenset[str] = frozenset()
 
 
 def _object(segment: Segment) -> dict[str, Any]:
@@ -33,13 +32,8 @@ def _object(segment: Segment) -> dict[str, Any]:
     }
 
 
-def _no_parameters() -> None:
-    parse_expand(query_params(app), "segment", extra_allowed=NO_PARAMETERS)
-
-
 @app.post("/segments")
 def create_segment() -> dict[str, Any]:
-    _no_parameters()
     body = parse_model(SegmentBody, json_body(app))
     conditions.parse_condition(body.condition)
     return _object(segments.create(environment_id(app), body.name, body.condition))
@@ -47,7 +41,6 @@ def create_segment() -> dict[str, Any]:
 
 @app.get("/segments/<segment_id>")
 def get_segment(segment_id: str) -> dict[str, Any]:
-    _no_parameters()
     segment = segments.get(environment_id(app), segment_id)
     if segment is None:
         raise NotFound(f"No segment with id {segment_id!r}.")
@@ -56,7 +49,6 @@ def get_segment(segment_id: str) -> dict[str, Any]:
 
 @app.patch("/segments/<segment_id>")
 def update_segment(segment_id: str) -> dict[str, Any]:
-    _no_parameters()
     body = parse_model(SegmentPatchBody, json_body(app))
     if body.condition is not None:
         conditions.parse_condition(body.condition)
@@ -70,7 +62,6 @@ def update_segment(segment_id: str) -> dict[str, Any]:
 
 @app.delete("/segments/<segment_id>")
 def delete_segment(segment_id: str) -> dict[str, Any]:
-    _no_parameters()
     segments.delete(environment_id(app), segment_id)
     return deleted_object("segment", segment_id)
 
@@ -90,7 +81,7 @@ def list_segments() -> dict[str, Any]:
         has_more=page.has_more,
         path="/segments",
         params=params,
-        last_id=page.items[-1].id if page.items else None,
+        last_id=page.cursor(lambda s: s.id),
     )
 
 

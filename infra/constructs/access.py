@@ -45,18 +45,21 @@ READ_WRITE = TableAccess(
 FUNCTION_ACCESS: dict[str, TableAccess] = {
     # Resolves `KEY#<sha256>` -> environment: one GetItem, nothing else.
     "authorizer": TableAccess(table_actions=(GET,)),
-    # Users: upsert (UpdateItem, definitions), memberships (Query, BatchWriteItem for stale
-    # ones), delete (DeleteItem + the purge job's PutItem), lists and expansion (indexes,
-    # BatchGetItem), segments filter (GetItem).
+    # Users: upsert (BatchGetItem of the items first, UpdateItem; definitions: UpdateItem),
+    # memberships (Query, BatchWriteItem for stale ones), delete (DeleteItem + the purge job's
+    # PutItem), lists and expansion (indexes, BatchGetItem), segments filter (GetItem).
     "users": READ_WRITE,
-    # Groups: the same shape as users, plus /group_memberships (DeleteItem).
+    # Groups: the same shape as users (an upsert reads with GetItem), plus /group_memberships
+    # (DeleteItem).
     "groups": READ_WRITE,
-    # Events: PutItem (the event), UpdateItem (definitions), lists through GSI1/GSI3,
-    # expansion (GetItem, BatchGetItem, memberships Query). Never deletes.
+    # Events: PutItem (the event, an event attribute use), UpdateItem (definitions), lists
+    # through GSI1/GSI2/GSI3, expansion (GetItem, BatchGetItem, memberships Query). Never
+    # deletes.
     "events": TableAccess(
         table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE), index_actions=(QUERY,)
     ),
-    # Definitions are listed only (the writers record them): one partition, queried.
+    # Definitions are listed only (the writers record them): one partition, queried (once
+    # more per `event_name` filter value).
     "definitions": TableAccess(table_actions=(QUERY,)),
     # Segments: single-item CRUD and a GSI1 listing.
     "segments": TableAccess(table_actions=(GET, PUT, UPDATE, DELETE), index_actions=(QUERY,)),

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from functions.cascade.handler import PURGE_FILTER
@@ -94,7 +93,3 @@ class CascadeConstruct(Construct):
                 ),
             )
         )
-
-    @property
-    def lambda_function(self) -> lambda_.Function:
-        return self.function.function

@@ -42,7 +42,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute, match
 
@@ -383,7 +383,16 @@ def build_event(
     request_id: str,
     authorizer: dict[str, Any] | None = None,
 ) -> Event:
-    """An API Gateway REST proxy event, as a Lambda proxy integration receives it."""
+    """An API Gateway REST proxy event, as a Lambda proxy integration receives it.
+
+    As API Gateway's REST API builds it: `path`, `requestContext.path` and `pathParameters`
+    keep the client's percent-encoding, while query string parameters arrive decoded (`+` is
+    a space). Source: REST proxy events captured live from API Gateway
+    (github.com/hotsock/voker, vokerhttp/testdata/apigwv1-request.json and
+    ingress-paths.json): `"path": "/capture/space%20value"`, `"pathParameters": {"proxy":
+    "capture/space%20value"}`, and `?encodedPlus=a%2Bb&literalPlus=a+b` as `"a+b"`, `"a b"`.
+    The handlers decode path parameters themselves, once (shared/http/app.py).
+    """
     split = urlsplit(raw_path)
     path = split.path or "/"
     query, multi_query = _single_and_multi(parse_qsl(split.query, keep_blank_values=True))
@@ -425,11 +434,7 @@ def build_event(
         "multiValueHeaders": multi_headers or None,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": (
-            {name: unquote(value) for name, value in path_parameters.items()}
-            if path_parameters
-            else None
-        ),
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": request_context,
         "body": text,

@@ -12,16 +12,15 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from shared.clock import format_timestamp
+from shared.domain import limits
 from shared.domain.errors import InvalidInput
+from shared.domain.limits import MAX_ATTRIBUTES_PER_REQUEST, MAX_NAME_LENGTH
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\- ]+$")
-MAX_NAME_LENGTH = 255
-MAX_STRING_LENGTH = 10_000
-MAX_LIST_LENGTH = 1_000
-MAX_ATTRIBUTES_PER_REQUEST = 500
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_\- ]+")
 OPERATION_KEYS = ("set", "set_once", "add", "subtract", "append", "prepend", "remove")
 
 
@@ -62,7 +61,7 @@ _DATETIME_PATTERN = re.compile(
 
 
 def validate_name(name: str, what: str = "attribute") -> None:
-    if not name or len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
+    if not name or len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             f"Invalid {what} name {name[:80]!r}: names can only consist of a-z, A-Z, 0-9, "
             f"underscores, dashes and spaces (1 to {MAX_NAME_LENGTH} characters)."
@@ -108,7 +107,7 @@ def _parse_change(name: str, raw: Any, path: str) -> AttributeChange:
     if key in ("set", "set_once"):
         if operand is None:
             return AttributeChange(name, Operation.UNSET, None, None)
-        value = _literal(operand, f"{path}.{key}", allow_list=True)
+        value = _literal(operand, f"{path}.{key}")
         operation = Operation.SET if key == "set" else Operation.SET_ONCE
         return AttributeChange(name, operation, *_typed(value, requested, f"{path}.{key}"))
 
@@ -136,15 +135,17 @@ def _parse_data_type(raw: Any, path: str) -> DataType | None:
         raise InvalidInput(f"Invalid `{path}.data_type` {raw!r}: one of {accepted}.") from None
 
 
-def _literal(raw: Any, path: str, allow_list: bool = False) -> Value:
-    if isinstance(raw, bool | str):
-        if isinstance(raw, str) and len(raw) > MAX_STRING_LENGTH:
-            raise InvalidInput(f"Invalid `{path}`: longer than {MAX_STRING_LENGTH} characters.")
+def _literal(raw: Any, path: str) -> Value:
+    """A value as given, literally or in `set`/`set_once`: a string, number, boolean, or a
+    list of strings (which sets a list attribute)."""
+    if isinstance(raw, str):
+        limits.check_string(raw, path)
+        return raw
+    if isinstance(raw, bool):
         return raw
     if isinstance(raw, int | float):
         return _number(raw, path)
     if isinstance(raw, list):
-        # A literal list sets a list attribute (list of strings).
         return _string_list(raw, path)
     raise InvalidInput(f"Invalid `{path}`: must be a string, number, boolean, list or null.")
 
@@ -152,10 +153,7 @@ def _literal(raw: Any, path: str, allow_list: bool = False) -> Value:
 def _number(raw: Any, path: str) -> int | float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise InvalidInput(f"Invalid `{path}`: must be a number.")
-    if isinstance(raw, float) and not math.isfinite(raw):
-        raise InvalidInput(f"Invalid `{path}`: must be a finite number.")
-    if abs(raw) >= 1e38:
-        raise InvalidInput(f"Invalid `{path}`: number out of range.")
+    limits.check_number(raw, path)
     return raw
 
 
@@ -163,10 +161,9 @@ def _string_list(raw: Any, path: str) -> list[str]:
     values = [raw] if isinstance(raw, str) else raw
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"Invalid `{path}`: must be a string or a list of strings.")
-    if len(values) > MAX_LIST_LENGTH:
-        raise InvalidInput(f"Invalid `{path}`: at most {MAX_LIST_LENGTH} values.")
-    if any(len(v) > MAX_STRING_LENGTH for v in values):
-        raise InvalidInput(f"Invalid `{path}`: a value is longer than {MAX_STRING_LENGTH}.")
+    limits.check_list_length(values, path)
+    for value in values:
+        limits.check_string(value, path)
     return list(dict.fromkeys(values))
 
 
@@ -194,11 +191,15 @@ def _typed(value: Value, requested: DataType | None, path: str) -> tuple[Value, 
     """Coerce a value into the requested type (or the inferred one) and say which it is."""
     data_type = requested or infer_data_type(value)
     try:
-        return _coerce(value, data_type), data_type
-    except (ValueError, TypeError, OverflowError):
+        coerced = _coerce(value, data_type)
+    except (ValueError, TypeError, OverflowError, OSError):
+        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:77]}..."
         raise InvalidInput(
-            f"Invalid `{path}`: {value!r} cannot be stored as {data_type.value}."
+            f"Invalid `{path}`: {shown} cannot be stored as {data_type.value}."
         ) from None
+    if isinstance(coerced, int | float) and not isinstance(coerced, bool):
+        limits.check_number(coerced, path)
+    return coerced, data_type
 
 
 def _coerce(value: Value, data_type: DataType) -> Value:
@@ -248,12 +249,18 @@ def _number_text(value: int | float) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def apply_changes(current: dict[str, Any], changes: list[AttributeChange]) -> dict[str, Any]:
-    """The attributes after applying `changes` to `current` (pure; `current` is not modified)."""
+def apply_changes(
+    current: dict[str, Any], changes: list[AttributeChange], path: str = "attributes"
+) -> dict[str, Any]:
+    """The attributes after applying `changes` to `current` (pure; `current` is not modified).
+
+    Results must fit the limits too: a sum stays a storable number, a list stays short.
+    """
     result = dict(current)
     for change in changes:
         name, value = change.name, change.value
         existing = result.get(name)
+        field = f"{path}.{name}"
         if change.operation is Operation.UNSET:
             result.pop(name, None)
         elif change.operation is Operation.SET:
@@ -263,19 +270,28 @@ def apply_changes(current: dict[str, Any], changes: list[AttributeChange]) -> di
                 result[name] = value
         elif change.operation is Operation.ADD:
             base = existing if existing is not None else 0
-            if isinstance(base, bool) or not isinstance(base, int | float):
+            if isinstance(base, bool) or not isinstance(base, int | float | Decimal):
                 raise InvalidInput(
-                    f"Invalid `attributes.{name}`: `add`/`subtract` need a number attribute, "
+                    f"Invalid `{field}`: `add`/`subtract` need a number attribute, "
                     f"but it holds {type(base).__name__}."
                 )
             assert isinstance(value, int | float)
-            result[name] = base + value
+            total = limits.exact_sum(base, value)
+            if total is None:
+                raise InvalidInput(
+                    f"Invalid `{field}`: the result of `add`/`subtract` is not a storable "
+                    "number (magnitude from 1e-130 to below 1e126, at most 38 digits)."
+                )
+            result[name] = total
         else:
-            result[name] = _apply_list(name, existing, change)
+            updated = _apply_list(field, existing, change)
+            if change.operation is not Operation.REMOVE:  # removing never makes it too long
+                limits.check_list_length(updated, field)
+            result[name] = updated
     return result
 
 
-def _apply_list(name: str, existing: Any, change: AttributeChange) -> list[str]:
+def _apply_list(field: str, existing: Any, change: AttributeChange) -> list[str]:
     if existing is None:
         base: list[str] = []
     elif isinstance(existing, list):
@@ -283,9 +299,7 @@ def _apply_list(name: str, existing: Any, change: AttributeChange) -> list[str]:
     elif isinstance(existing, str):
         base = [existing]
     else:
-        raise InvalidInput(
-            f"Invalid `attributes.{name}`: `{change.operation.value}` needs a list attribute."
-        )
+        raise InvalidInput(f"Invalid `{field}`: `{change.operation.value}` needs a list attribute.")
     values = change.value if isinstance(change.value, list) else []
     if change.operation is Operation.REMOVE:
         removed = set(values)

@@ -22,7 +22,6 @@ from typing import Any, Literal
 from shared.domain.attributes import parse_datetime, validate_name
 from shared.domain.errors import InvalidInput
 
-SCOPES = ("user", "group", "group_membership")
 MAX_DEPTH = 8
 MAX_NODES = 200
 MAX_TEXT_LENGTH = 20_000

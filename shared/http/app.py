@@ -8,14 +8,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from shared.domain import limits
 from shared.domain.errors import Conflict, InvalidInput, Unavailable
 from shared.http import conventions
-from shared.http.errors import ApiError, envelope
+from shared.http.errors import ApiError, BadRequest, envelope
 from shared.http.listing import QueryParams
 
 logger = Logger()
@@ -24,7 +26,7 @@ RETRY_AFTER_SECONDS = 5
 
 def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
-    app.use(middlewares=[_check_conventions])
+    app.use(middlewares=[_check_conventions, _decode_path_parameters])
 
     def _api_error(error: ApiError) -> Response[Any]:
         return error_response(app, error.status, error.code, error.message)
@@ -110,6 +112,36 @@ def _check_conventions(app: APIGatewayRestResolver, next_middleware: Callable[..
     conventions.check_accept(_header(app, "accept"))
     conventions.check_content_type(_header(app, "content-type"), event.body)
     return next_middleware(app)
+
+
+def _decode_path_parameters(
+    app: APIGatewayRestResolver, next_middleware: Callable[..., Any]
+) -> Any:
+    """Decode every path parameter, exactly once, before any route sees it.
+
+    API Gateway's REST API hands Lambda `path` (and `pathParameters`) still percent-encoded,
+    as the client sent them: live captures of a REST proxy event show `"path":
+    "/capture/space%20value"` and `"pathParameters": {"proxy": "capture/space%20value"}`
+    (github.com/hotsock/voker, vokerhttp/testdata/apigwv1-request.json, 2026-07-10), while
+    query strings arrive decoded. Powertools matches routes on `path`, so the values it
+    extracts are encoded; they are decoded here and nowhere else. Every path parameter is an
+    id, so one that breaks the id rules (no object can have it) is a 400 before any read.
+    """
+    raw: dict[str, str] = app.context.get("_route_args") or {}  # Powertools' extracted values
+    app.context["_route_args"] = {name: path_parameter(name, value) for name, value in raw.items()}
+    return next_middleware(app)
+
+
+def path_parameter(name: str, value: str) -> str:
+    """One percent-decoded path parameter (UTF-8), checked against the id rules."""
+    try:
+        decoded = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"Invalid `{name}`: not UTF-8 once percent-decoded.") from None
+    problem = limits.id_problem(decoded)
+    if problem:
+        raise BadRequest(f"Invalid `{name}`: {problem}.")
+    return decoded
 
 
 def _header(app: APIGatewayRestResolver, name: str) -> str | None:

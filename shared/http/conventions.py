@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.http.errors import ApiError, BadRequest
 
 API_VERSION = "2020-01-03"
 VERSION_HEADER = "userflow-version"
-MAX_BODY_BYTES = 256 * 1024  # far above any real upsert; keeps parsing cheap and bounded
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -51,12 +51,18 @@ def check_content_type(content_type: str | None, body: str | None) -> None:
 def parse_json_body(body: str | None) -> Any:
     if not body:
         raise BadRequest("The request body is empty: send a JSON object.")
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    # Characters first: no UTF-8 encoding is shorter, so a huge body is refused unencoded.
+    if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES:,} bytes.")
     try:
-        return json.loads(body)
+        data = json.loads(body)
+        # `\ud800` escapes give lone surrogates, which no store can encode: refuse them here.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("The request body holds text that is not valid Unicode.") from None
     except (ValueError, RecursionError) as error:
         raise BadRequest(f"The request body is not valid JSON: {error}.") from None
+    return data
 
 
 def parse_model(model: type[Model], data: Any) -> Model:
@@ -75,4 +81,6 @@ def describe_validation_error(error: ValidationError) -> str:
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown field"
+    elif first["type"] == "value_error":
+        message = str(first.get("ctx", {}).get("error") or message.removeprefix("Value error, "))
     return f"Invalid `{location}`: {message}."

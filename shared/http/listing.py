@@ -1,22 +1,26 @@
 """Query parameters shared by every list and get: pagination, ordering, expansion, filters.
 
-One implementation for every resource: a resource declares what it accepts in a `ListSpec`,
-and any other parameter, or a bad value, is a 400 that names the parameter.
+One implementation for every resource: a resource declares what it accepts in a `ListSpec`;
+a bad value of a documented parameter is a 400 that names it. Any other parameter is
+ignored, as the hosted API does (clients written against it send some, e.g. `sort=asc`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.domain import limits
 from shared.domain.expansion import validate_expand_paths
+from shared.domain.limits import MAX_LIST_FILTER_VALUES, MAX_RESPONSE_BYTES
+from shared.domain.limits import MAX_QUERY_VALUE_LENGTH as MAX_VALUE_LENGTH
 from shared.http.errors import BadRequest
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-MAX_VALUE_LENGTH = 2048
 
 QueryParams = Mapping[str, Sequence[str]]
 
@@ -39,6 +43,7 @@ class ListSpec:
     default_order: str = "created_at"
     filters: frozenset[str] = frozenset()  # single-valued filter parameters
     list_filters: frozenset[str] = frozenset()  # filters taking `name` and/or `name[]`
+    id_filters: frozenset[str] = frozenset()  # filters holding a user or group id
 
 
 @dataclass(frozen=True)
@@ -53,20 +58,20 @@ class ListQuery:
 
 def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
     params = params or {}
-    allowed = {"limit", "starting_after", "order_by", "order_by[]", "expand", "expand[]"}
-    list_names = {f"{name}[]" for name in spec.list_filters} | spec.list_filters
-    _reject_unknown(params, allowed | spec.filters | list_names)
     limit_text = _single(params, "limit")
     limit = DEFAULT_LIMIT if limit_text is None else _parse_limit(limit_text)
     starting_after = _single(params, "starting_after")
-    if starting_after == "":
-        raise BadRequest("Invalid `starting_after`: must be an object id.")
+    if starting_after is not None:
+        # Every object id fits the id rules, so a longer cursor names no object (and no key).
+        limits.check_id(starting_after, "starting_after")
     filters = {name: value for name in spec.filters if (value := _single(params, name)) is not None}
+    for name in spec.id_filters & filters.keys():
+        limits.check_id(filters[name], name)
     return ListQuery(
         limit=limit,
         starting_after=starting_after,
         order_by=_parse_order_by(params, spec),
-        expand=parse_expand(params, spec.object_type, extra_allowed=None),
+        expand=parse_expand(params, spec.object_type),
         filters=filters,
         list_filters={
             name: tuple(values) for name in spec.list_filters if (values := _values(params, name))
@@ -75,16 +80,17 @@ def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
 
 
 def parse_expand(
-    params: QueryParams | None, object_type: str, extra_allowed: frozenset[str] | None = frozenset()
+    params: QueryParams | None,
+    object_type: str,
+    extra_allowed: frozenset[str] | None = None,
 ) -> tuple[str, ...]:
     """`expand` / `expand[]` for any endpoint returning `object_type`.
 
-    With `extra_allowed` given (gets, creates), every other parameter is rejected.
+    `extra_allowed` once listed the other parameters a route accepted; undocumented ones are
+    now ignored, so it is unused, kept only until its last caller (the webhook subscriptions
+    handler, being rewritten alongside) stops passing it.
     """
-    params = params or {}
-    if extra_allowed is not None:
-        _reject_unknown(params, {"expand", "expand[]"} | extra_allowed)
-    paths = _values(params, "expand")
+    paths = _values(params or {}, "expand")
     validate_expand_paths(object_type, paths)
     return tuple(dict.fromkeys(paths))
 
@@ -97,7 +103,17 @@ def list_object(
     params: QueryParams | None,
     last_id: str | None,
 ) -> dict[str, Any]:
-    """The spec's list object; `next_page_url` is always set and keeps the other parameters."""
+    """The spec's list object; `next_page_url` is always set and keeps the other parameters.
+
+    Objects past MAX_RESPONSE_BYTES (as JSON) are left for the next page, so a page of large
+    objects still fits Lambda's 6 MB response.
+    """
+    size = 0
+    for count, obj in enumerate(data):
+        size += len(json.dumps(obj, separators=(",", ":"))) + 1
+        if count and size > MAX_RESPONSE_BYTES:
+            data, has_more, last_id = data[:count], True, str(data[count - 1]["id"])
+            break
     pairs = [(name, value) for name, values in (params or {}).items() for value in values]
     url = _with_query(path, pairs)
     cursor = last_id or next((v for k, v in pairs if k == "starting_after"), None)
@@ -117,13 +133,6 @@ def _with_query(path: str, pairs: list[tuple[str, str]]) -> str:
     return f"{path}?{urlencode(pairs)}" if pairs else path
 
 
-def _reject_unknown(params: QueryParams, allowed: set[str] | frozenset[str]) -> None:
-    for name in params:
-        if name not in allowed:
-            accepted = ", ".join(sorted(allowed)) or "none"
-            raise BadRequest(f"Unknown query parameter `{name}`. Accepted: {accepted}.")
-
-
 def _single(params: QueryParams, name: str) -> str | None:
     values = params.get(name)
     if not values:
@@ -139,6 +148,8 @@ def _single(params: QueryParams, name: str) -> str | None:
 def _values(params: QueryParams, name: str) -> list[str]:
     """`name` and `name[]` together, in order."""
     values = [*params.get(name, ()), *params.get(f"{name}[]", ())]
+    if len(values) > MAX_LIST_FILTER_VALUES:
+        raise BadRequest(f"Invalid `{name}`: at most {MAX_LIST_FILTER_VALUES} values.")
     for value in values:
         if not value or len(value) > MAX_VALUE_LENGTH:
             raise BadRequest(f"Invalid `{name}` value {value[:50]!r}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -14,7 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-MAX_GROUPS_PER_UPSERT = 100
+from shared.domain import limits
+from shared.domain.limits import MAX_GROUPS_PER_UPSERT
 
 
 def _id_text(value: Any) -> Any:
@@ -22,11 +24,23 @@ def _id_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-ObjectId = Annotated[
-    str,
-    BeforeValidator(_id_text),
-    Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f/]+$"),
-]
+def _valid_id(value: str) -> str:
+    problem = limits.id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _segment_name(value: str) -> str:
+    if not limits.is_unicode(value) or limits.utf8_size(value) > limits.MAX_SEGMENT_NAME_BYTES:
+        raise ValueError(
+            f"at most {limits.MAX_SEGMENT_NAME_BYTES:,} bytes of valid Unicode text (UTF-8)"
+        )
+    return value
+
+
+ObjectId = Annotated[str, BeforeValidator(_id_text), AfterValidator(_valid_id)]
+SegmentName = Annotated[str, Field(min_length=1), AfterValidator(_segment_name)]
 
 
 class Body(BaseModel):
@@ -85,12 +99,12 @@ class TrackEventBody(Body):
 
 
 class SegmentBody(Body):
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: SegmentName
     condition: dict[str, Any]
 
 
 class SegmentPatchBody(Body):
-    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    name: SegmentName | None = None
     condition: dict[str, Any] | None = None
 
 

@@ -1,36 +1,32 @@
-"""Upserts and tracking: validate everything first, then write, then record definitions."""
+"""Upserts and tracking: validate everything first, then write, then record definitions.
+
+A user upsert with groups writes up to 201 items. All of them are planned and checked (ids,
+attribute rules, and every item's size after the write, from one batched read) before the
+first write, so a request that breaks a limit writes nothing. The writes then run in two
+waves: the user and its groups, then the memberships linking them, so a failure part-way
+(a throttle, a lost connection) can leave objects without links, never a link to an object
+that was not written; the client's retry completes it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
+
+from aws_lambda_powertools import Logger
 
 from shared.clock import format_timestamp
 from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
 from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
-from shared.store import definitions, events, groups, memberships, users
-from shared.store.attributed import Record
+from shared.store import attributed, definitions, events, groups, memberships, users
+from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
+from shared.store.parallel import run_all
 
-# A user upsert with many groups writes each group and membership; doing those writes side by
-# side keeps its latency near one round trip (the client's pool holds 10 connections).
-_PARALLEL_WRITES = 8
-_writers = ThreadPoolExecutor(max_workers=_PARALLEL_WRITES, thread_name_prefix="writes")
-
-
-def _run_all(writes: list[Callable[[], object]]) -> None:
-    """Run independent writes concurrently; the first failure is raised after all finish."""
-    if len(writes) <= 1:
-        for write in writes:
-            write()
-        return
-    futures = [_writers.submit(write) for write in writes]
-    for future in futures:
-        future.result()
+logger = Logger()
 
 
 def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:
@@ -38,8 +34,8 @@ def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:
 
 
 def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
-    user_changes = parse_changes(body.attributes)
-    planned = []
+    user = users.planned_upsert(environment_id, body.id, parse_changes(body.attributes))
+    linked: list[tuple[Upsert, Upsert]] = []  # (group, membership)
     seen: set[str] = set()
     key = "memberships" if body.memberships is not None else "groups"
     for index, membership in enumerate(body.membership_list()):
@@ -47,27 +43,36 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         if group.id in seen:
             raise InvalidInput(f"Invalid `{key}[{index}]`: group {group.id!r} is listed twice.")
         seen.add(group.id)
-        group_path = (
-            f"{key}[{index}].group.attributes"
-            if key == "memberships"
-            else (f"{key}[{index}].attributes")
-        )
-        planned.append(
+        item = f"{key}[{index}]"
+        group_path = f"{item}.group.attributes" if key == "memberships" else f"{item}.attributes"
+        linked.append(
             (
-                group.id,
-                parse_changes(group.attributes, group_path),
-                parse_changes(membership.attributes, f"{key}[{index}].attributes"),
+                groups.planned_upsert(
+                    environment_id,
+                    group.id,
+                    parse_changes(group.attributes, group_path),
+                    group_path,
+                ),
+                memberships.planned_upsert(
+                    environment_id,
+                    body.id,
+                    group.id,
+                    parse_changes(membership.attributes, f"{item}.attributes"),
+                    f"{item}.attributes",
+                ),
             )
         )
 
-    user = users.upsert(environment_id, body.id, user_changes)
-    writes: list[Callable[[], object]] = []
-    for group_id, group_changes, membership_changes in planned:
-        writes.append(partial(groups.upsert, environment_id, group_id, group_changes))
-        writes.append(
-            partial(memberships.upsert, environment_id, body.id, group_id, membership_changes)
-        )
-    _run_all(writes)
+    planned = [user, *(upsert for pair in linked for upsert in pair)]
+    current = attributed.read_current(planned)
+    for upsert in planned:
+        attributed.check(upsert, current.get(upsert.key_tuple))
+
+    def writing(upsert: Upsert) -> Callable[[], Record]:
+        return partial(attributed.write, upsert, current.get(upsert.key_tuple))
+
+    stored = run_all([writing(user), *(writing(group) for group, _ in linked)])[0]
+    run_all([writing(membership) for _, membership in linked])
     if body.prune_memberships:
         stale = [
             m
@@ -76,19 +81,17 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         ]
         memberships.delete_records(environment_id, stale)
 
-    definitions.record_attributes(environment_id, "user", _types(user_changes))
-    for _, group_changes, membership_changes in planned:
-        definitions.record_attributes(environment_id, "group", _types(group_changes))
-        definitions.record_attributes(
-            environment_id, "group_membership", _types(membership_changes)
-        )
-    return user
+    _record_definitions(environment_id, "user", user.changes)
+    for group_upsert, membership_upsert in linked:
+        _record_definitions(environment_id, "group", group_upsert.changes)
+        _record_definitions(environment_id, "group_membership", membership_upsert.changes)
+    return stored
 
 
 def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:
-    changes = parse_changes(body.attributes)
-    group = groups.upsert(environment_id, body.id, changes)
-    definitions.record_attributes(environment_id, "group", _types(changes))
+    planned = groups.planned_upsert(environment_id, body.id, parse_changes(body.attributes))
+    group = attributed.upsert(planned)
+    _record_definitions(environment_id, "group", planned.changes)
     return group
 
 
@@ -110,9 +113,29 @@ def track_event(environment_id: str, body: TrackEventBody) -> Event:
         attributes=values,
         time=_event_time(body.time),
     )
-    definitions.record_event(environment_id, body.name)
-    definitions.record_attributes(environment_id, "event", _types(changes), event_name=body.name)
+    try:
+        definitions.record_event(environment_id, body.name)
+    except Exception:
+        logger.exception("Could not record an event definition; the event is stored")
+    _record_definitions(environment_id, "event", changes, event_name=body.name)
     return event
+
+
+def _record_definitions(
+    environment_id: str,
+    scope: str,
+    changes: list[AttributeChange],
+    event_name: str | None = None,
+) -> None:
+    """Definitions are a by-product: the data is already stored, so a failure here is logged
+    and the request still succeeds (the next write of that name tries again)."""
+    types = _types(changes)
+    if not types:
+        return
+    try:
+        definitions.record_attributes(environment_id, scope, types, event_name=event_name)
+    except Exception:
+        logger.exception("Could not record attribute definitions; the data is stored")
 
 
 def _event_time(text: str | None) -> str | None:

@@ -26,8 +26,10 @@ def query_all(
     filter_expression: str | None = None,
     filter_values: dict[str, Any] | None = None,
     filter_names: dict[str, str] | None = None,
+    too_many: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every item of one partition (of the table or an index), optionally bounded."""
+    """Every item of one partition (of the table or an index), optionally bounded: past
+    `bound` items it stops reading and raises TooManyResults (a 400) with `too_many`."""
     items: list[dict[str, Any]] = []
     for page in query_pages(
         partition=partition,
@@ -41,7 +43,7 @@ def query_all(
         items.extend(page)
         if bound is not None and len(items) > bound:
             raise TooManyResults(
-                f"The request matches more than {bound:,} records; narrow it down."
+                too_many or f"The request matches more than {bound:,} records; narrow it down."
             )
     return items
 
@@ -55,8 +57,11 @@ def query_pages(
     filter_expression: str | None = None,
     filter_values: dict[str, Any] | None = None,
     filter_names: dict[str, str] | None = None,
+    page_size: int | None = None,
+    start_key: dict[str, Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """The items of one partition, a Query page (up to 1 MB) at a time."""
+    """The items of one partition, a Query page (up to 1 MB, or `page_size` items) at a
+    time, from the start or after `start_key`."""
     pk = f"{index}PK" if index else "PK"
     sk = f"{index}SK" if index else "SK"
     condition = "#pk = :pk"
@@ -79,6 +84,10 @@ def query_pages(
         arguments["IndexName"] = index
     if filter_expression:
         arguments["FilterExpression"] = filter_expression
+    if page_size is not None:
+        arguments["Limit"] = page_size
+    if start_key is not None:
+        arguments["ExclusiveStartKey"] = dynamo.to_item(start_key)
     while True:
         page = dynamo.client().query(**arguments)
         yield [dynamo.from_item(i) for i in page.get("Items", [])]

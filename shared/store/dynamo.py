@@ -2,25 +2,92 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared import aws
+from shared.domain.errors import InvalidInput
+from shared.domain.limits import storable_decimal
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+logger = Logger()
 
 Item = dict[str, Any]
 
 
+# Refusals a checked write can still meet when another write to the same item lands between
+# its read and its write (the item grew past 400 KB, a sum past 38 digits, a number became
+# text): not missing checks, so they are logged as warnings.
+RACES = (
+    "Item size has exceeded",
+    "Item size to update has exceeded",
+    "precision up to 38 digits",
+    "Number overflow",
+    "incorrect data type",
+)
+
+
+class RefusedByDynamo(InvalidInput):
+    """DynamoDB refused a request as invalid (a ValidationException).
+
+    The limits are meant to catch every such request first, so this is a missing check: the
+    client gets a 400 rather than a 500, and the log says it is a bug to fix.
+    """
+
+
 @lru_cache(maxsize=1)
 def client() -> Any:
-    """One client per container, shared by every store."""
-    return aws.client("dynamodb", get_settings().dynamodb_endpoint_url)
+    """One client per container, shared by every store; DynamoDB's validation refusals
+    come out as RefusedByDynamo."""
+    return _GuardedClient(aws.client("dynamodb", get_settings().dynamodb_endpoint_url))
+
+
+class _GuardedClient:
+    """The boto3 client, with every call's ValidationException turned into RefusedByDynamo."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._raw, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute  # meta, exceptions...
+        return _guarded(name, attribute)
+
+
+def _guarded(operation: str, call: Callable[..., Any]) -> Callable[..., Any]:
+    from botocore.exceptions import ClientError
+
+    @functools.wraps(call)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            if details.get("Code") != "ValidationException":
+                raise
+            message = str(details.get("Message", ""))
+            log = {"operation": operation, "dynamodb_message": message}
+            if any(race in message for race in RACES):
+                logger.warning("DynamoDB refused a checked write that raced another", extra=log)
+            else:
+                logger.error(
+                    "Bug: DynamoDB refused a request that the limits should have refused first",
+                    extra=log,
+                )
+            raise RefusedByDynamo(
+                f"The request breaks a storage limit: {message.rstrip('.;')}."
+            ) from None
+
+    return guarded
 
 
 def table_name() -> str:
@@ -48,8 +115,8 @@ def from_item(item: dict[str, Any]) -> Item:
 def _to_decimals(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    if isinstance(value, float | int):
+        return storable_decimal(value)
     if isinstance(value, dict):
         return {k: _to_decimals(v) for k, v in value.items()}
     if isinstance(value, list):

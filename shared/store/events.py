@@ -1,7 +1,7 @@
 """Events: in their user's partition (or their group's), SK `EV#<id>`.
 
 Event ids sort by creation, so they are the order of every event list and their own cursor.
-GSI1 lists an environment's events; GSI3 a group's events.
+GSI1 lists an environment's events, GSI2 one event name's, GSI3 a group's.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import now_iso
+from shared.domain import limits
+from shared.domain.errors import InvalidInput
 from shared.ids import sortable_id
 from shared.store import dynamo, keys
 from shared.store.pages import Page, query_page
@@ -68,7 +70,10 @@ def new_event(
     attributes: dict[str, Any],
     time: str | None,
 ) -> tuple[Event, dict[str, Any]]:
-    """A new event and the item that stores it (written by `track`, or in bulk by imports)."""
+    """A new event and the item that stores it (written by `track`, or in bulk by imports).
+
+    Refuses (400) an event over the size limit: it is checked here, before any write.
+    """
     event_id = sortable_id()
     created_at = now_iso()
     event = Event(event_id, name, user_id, group_id, time or created_at, created_at, attributes)
@@ -81,6 +86,8 @@ def new_event(
         "attributes": attributes,
         "GSI1PK": keys.events_listing(environment_id),
         "GSI1SK": event_id,
+        "GSI2PK": keys.events_by_name_listing(environment_id, name),
+        "GSI2SK": event_id,
     }
     if user_id:
         item["user_id"] = user_id
@@ -88,6 +95,12 @@ def new_event(
         item["group_id"] = group_id
         item["GSI3PK"] = keys.group_events_listing(environment_id, group_id)
         item["GSI3SK"] = event_id
+    size = limits.item_size(item)
+    if size > limits.MAX_EVENT_BYTES:
+        raise InvalidInput(
+            f"Invalid `attributes`: the event would take {size:,} bytes; an event holds at most "
+            f"{limits.MAX_EVENT_BYTES:,} bytes (UTF-8, with its ids and name)."
+        )
     return event, item
 
 
@@ -101,26 +114,33 @@ def list_page(
     group_id: str | None = None,
     name: str | None = None,
 ) -> Page[Event]:
-    """In creation order (newest first by default); a user or group filter reads only that
-    owner's events."""
+    """In creation order (newest first by default).
+
+    One filter is one index partition: a user's events (table), a group's (GSI3), a name's
+    (GSI2). A second filter is applied to the owner's partition as it is read, within
+    `FILTER_EXAMINE_BUDGET` events a request (the page then ends early with a cursor).
+    """
     index: str | None
     if user_id is not None:
         index, partition = None, keys.user(environment_id, user_id)["PK"]
     elif group_id is not None:
         index, partition = "GSI3", keys.group_events_listing(environment_id, group_id)
+    elif name is not None:
+        index, partition = "GSI2", keys.events_by_name_listing(environment_id, name)
     else:
         index, partition = "GSI1", keys.events_listing(environment_id)
     start = None
     if starting_after and index is None:
-        start = {"PK": partition, "SK": f"{keys.EVENT_PREFIX}{starting_after}"}
+        start = {"PK": partition, "SK": keys.event_sort_key(starting_after)}
     filters: list[str] = []
     values: dict[str, Any] = {}
     if group_id is not None and user_id is not None:
         filters.append("group_id = :group")
         values[":group"] = group_id
-    if name is not None:
+    if name is not None and index != "GSI2":
         filters.append("#name = :name")
         values[":name"] = name
+    filtered = bool(filters)
     page = query_page(
         index=index,
         partition=partition,
@@ -132,6 +152,12 @@ def list_page(
         sort_beyond=starting_after if index else None,
         filter_expression=" AND ".join(filters) or None,
         filter_values=values,
-        filter_names={"#name": "name"} if name is not None else None,
+        filter_names={"#name": "name"} if filtered and name is not None else None,
+        examine_budget=limits.FILTER_EXAMINE_BUDGET,
+        cursor_of=lambda key: keys.event_id_of(key, index),
     )
-    return Page(items=[event_from_item(i) for i in page.items], has_more=page.has_more)
+    return Page(
+        items=[event_from_item(i) for i in page.items],
+        has_more=page.has_more,
+        resume_after=page.resume_after,
+    )

@@ -7,7 +7,7 @@ Data keys start with the environment (`E#<env>#...`), so no query can cross tena
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 def api_key(key_hash: str) -> dict[str, str]:
@@ -76,6 +76,11 @@ def memberships_listing(environment_id: str) -> str:
     return f"E#{environment_id}#MEMBERSHIPS"
 
 
+def membership_in_listing(user_id: str, group_id: str) -> str:
+    """A membership's sort key in `memberships_listing` (a user's memberships side by side)."""
+    return f"{user_id}#{group_id}"
+
+
 EVENT_PREFIX = "EV#"
 
 
@@ -84,12 +89,28 @@ def event(
 ) -> dict[str, str]:
     """Events live in their user's partition (or their group's, for group-only events)."""
     owner = user(environment_id, user_id) if user_id else group(environment_id, group_id or "")
-    return {"PK": owner["PK"], "SK": f"{EVENT_PREFIX}{order}"}
+    return {"PK": owner["PK"], "SK": event_sort_key(order)}
+
+
+def event_sort_key(event_id: str) -> str:
+    return f"{EVENT_PREFIX}{event_id}"
+
+
+def event_id_of(key: dict[str, str], index: str | None) -> str:
+    """The event id in an event's key (of the table, or of the index it was read from)."""
+    if index is None:
+        return key["SK"].removeprefix(EVENT_PREFIX)
+    return key[f"{index}SK"]
 
 
 def events_listing(environment_id: str) -> str:
     """GSI1 partition holding an environment's events, sorted by time."""
     return f"E#{environment_id}#EVENTS"
+
+
+def events_by_name_listing(environment_id: str, name: str) -> str:
+    """GSI2 partition holding the events of one name, sorted by time."""
+    return f"E#{environment_id}#EVENTS#{name}"
 
 
 def group_events_listing(environment_id: str, group_id: str) -> str:
@@ -102,12 +123,31 @@ def definitions(environment_id: str) -> str:
     return f"E#{environment_id}#DEFS"
 
 
+ATTRIBUTE_DEFINITION_PREFIX = "A#"
+EVENT_DEFINITION_PREFIX = "E#"
+EVENT_ATTRIBUTE_USE_PREFIX = "EA#"  # does not start with "E#": event definitions stay apart
+
+
 def attribute_definition(environment_id: str, scope: str, name: str) -> dict[str, str]:
-    return {"PK": definitions(environment_id), "SK": f"A#{scope}#{name}"}
+    return {"PK": definitions(environment_id), "SK": f"{ATTRIBUTE_DEFINITION_PREFIX}{scope}#{name}"}
 
 
 def event_definition(environment_id: str, name: str) -> dict[str, str]:
-    return {"PK": definitions(environment_id), "SK": f"E#{name}"}
+    return {"PK": definitions(environment_id), "SK": f"{EVENT_DEFINITION_PREFIX}{name}"}
+
+
+def event_attribute_use(
+    environment_id: str, event_name: str, attribute_name: str
+) -> dict[str, str]:
+    """Records that events named `event_name` carry the attribute (names hold no `#`)."""
+    return {
+        "PK": definitions(environment_id),
+        "SK": f"{event_attribute_uses_prefix(event_name)}{attribute_name}",
+    }
+
+
+def event_attribute_uses_prefix(event_name: str) -> str:
+    return f"{EVENT_ATTRIBUTE_USE_PREFIX}{event_name}#"
 
 
 def segment(environment_id: str, segment_id: str) -> dict[str, str]:
@@ -118,9 +158,20 @@ def segments_listing(environment_id: str) -> str:
     return f"E#{environment_id}#SEGMENTS"
 
 
+PURGE_JOB_PREFIX = "PURGE#"
+
+
 def purge_jobs(environment_id: str) -> str:
-    """Partition of an environment's pending cascade deletes (see shared/services/deletion)."""
+    """Partition of an environment's pending cascade deletes (see shared/store/purges)."""
     return f"E#{environment_id}#PURGE"
+
+
+def purge_job(environment_id: str, job_id: str) -> dict[str, str]:
+    return {"PK": purge_jobs(environment_id), "SK": f"{PURGE_JOB_PREFIX}{job_id}"}
+
+
+def is_purge_job(item: dict[str, Any]) -> bool:
+    return str(item.get("SK", "")).startswith(PURGE_JOB_PREFIX)
 
 
 def webhook_subscriptions(environment_id: str) -> str:

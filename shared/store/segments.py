@@ -8,9 +8,11 @@ from functools import partial
 from typing import Any
 
 from shared.clock import now_iso
+from shared.domain import limits
+from shared.domain.errors import InvalidInput
 from shared.ids import new_id
 from shared.store import dynamo, keys
-from shared.store.pages import Page, creation_order_page
+from shared.store.pages import CreationOrder, Page
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,20 @@ def _segment(item: dict[str, Any]) -> Segment:
     )
 
 
+def _condition_text(condition: dict[str, Any]) -> str:
+    """A condition as stored: JSON text (it is read whole and never queried into)."""
+    text = json.dumps(condition, ensure_ascii=False, separators=(",", ":"))
+    if limits.utf8_size(text) > limits.MAX_SEGMENT_CONDITION_BYTES:
+        raise InvalidInput(
+            f"Invalid `condition`: at most {limits.MAX_SEGMENT_CONDITION_BYTES:,} bytes as JSON "
+            "(UTF-8)."
+        )
+    return text
+
+
 def create(environment_id: str, name: str, condition: dict[str, Any]) -> Segment:
     now = now_iso()
+    text = _condition_text(condition)
     segment = Segment(new_id(), name, condition, now, now)
     dynamo.client().put_item(
         TableName=dynamo.table_name(),
@@ -44,8 +58,7 @@ def create(environment_id: str, name: str, condition: dict[str, Any]) -> Segment
                 "GSI1SK": keys.created_order(now, segment.id),
                 "id": segment.id,
                 "name": name,
-                # Stored as text: a condition is read whole and never queried into.
-                "condition": json.dumps(condition),
+                "condition": text,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -73,7 +86,7 @@ def update(
     if name is not None:
         changes["name"] = name
     if condition is not None:
-        changes["condition"] = json.dumps(condition)
+        changes["condition"] = _condition_text(condition)
     item = dynamo.update_existing(keys.segment(environment_id, segment_id), changes)
     return _segment(item) if item is not None else None
 
@@ -87,14 +100,12 @@ def delete(environment_id: str, segment_id: str) -> None:
 def list_page(
     environment_id: str, *, limit: int, descending: bool, starting_after: str | None
 ) -> Page[Segment]:
-    page = creation_order_page(
+    listing = CreationOrder(
         index="GSI1",
         partition=keys.segments_listing(environment_id),
-        limit=limit,
-        descending=descending,
-        starting_after=starting_after,
         load=partial(get, environment_id),
         table_key=partial(keys.segment, environment_id),
         what="segment",
     )
+    page = listing.page(limit=limit, descending=descending, starting_after=starting_after)
     return Page(items=[_segment(i) for i in page.items], has_more=page.has_more)

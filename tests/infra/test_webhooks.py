@@ -31,6 +31,7 @@ from shared.webhooks import bodies, sender
 from shared.webhooks import queue as queue_module
 from shared.webhooks.backoff import DELIVERY_WINDOW, MAX_DELAY, retry_delay
 from tests.infra.conftest import Synthesized
+from tests.support import NO_CONTEXT
 
 DAY = 24 * 3600
 
@@ -259,7 +260,7 @@ def _emit(monkeypatch: pytest.MonkeyPatch, outcome: str | dict[str, Any]) -> Non
         return outcome
 
     monkeypatch.setattr(delivery_handler, "deliver", deliver)
-    delivery_handler.lambda_handler({"Records": [_record().raw_event]}, None)  # type: ignore[arg-type]
+    delivery_handler.lambda_handler({"Records": [_record().raw_event]}, NO_CONTEXT)
 
 
 def test_deliver_results_are_the_ones_the_metrics_know() -> None:
@@ -279,7 +280,8 @@ def test_the_handler_emits_the_metrics_the_success_rate_reads(
         real_flush(*args, **kwargs)
 
     monkeypatch.setattr(delivery_handler.metrics, "flush_metrics", flush)
-    for outcome in (*_deliver_results(), FAILED_ATTEMPT):
+    outcomes: list[str | dict[str, Any]] = [*_deliver_results(), FAILED_ATTEMPT]
+    for outcome in outcomes:
         _emit(monkeypatch, outcome)
     known = {DELIVERY_OUTCOMES.succeeded, *DELIVERY_OUTCOMES.failed, *DELIVERY_OUTCOMES.graphed}
     assert emitted == known

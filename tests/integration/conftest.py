@@ -74,6 +74,12 @@ class ApiClient:
         self.host = split.hostname or "127.0.0.1"
         self.port = split.port or 80
 
+    @property
+    def environment(self) -> str:
+        """The environment this client's key belongs to (clients made by `new_environment`)."""
+        assert self.environment_id is not None, "an anonymous client has no environment"
+        return self.environment_id
+
     def request(
         self,
         method: str,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tests.integration.conftest import ApiClient
+
 REFERENCE_CONDITION = {
     "type": "clause",
     "operator": "and",
@@ -15,7 +17,7 @@ REFERENCE_CONDITION = {
 }
 
 
-def test_user_with_groups_and_membership_expansions(api) -> None:
+def test_user_with_groups_and_membership_expansions(api: ApiClient) -> None:
     response = api.request(
         "POST",
         "/users",
@@ -53,7 +55,7 @@ def test_user_with_groups_and_membership_expansions(api) -> None:
     )
 
 
-def test_group_upsert_list_filters_and_delete(api) -> None:
+def test_group_upsert_list_filters_and_delete(api: ApiClient) -> None:
     for group_id, plan in (("g1", "Pro"), ("g2", "Free"), ("g3", "Pro")):
         assert (
             api.request(
@@ -83,7 +85,7 @@ def test_group_upsert_list_filters_and_delete(api) -> None:
     ] == ["g2"]
 
 
-def test_events_are_listed_newest_first_page_by_page(api) -> None:
+def test_events_are_listed_newest_first_page_by_page(api: ApiClient) -> None:
     api.request("POST", "/users", json={"id": "u1"})
     names = [f"step_{i}" for i in range(7)]
     for name in names:
@@ -107,7 +109,7 @@ def test_events_are_listed_newest_first_page_by_page(api) -> None:
         assert seen == (["other", *expected] if not filters else expected), filters
 
 
-def test_definitions_follow_what_was_written(api) -> None:
+def test_definitions_follow_what_was_written(api: ApiClient) -> None:
     api.request(
         "POST",
         "/users",
@@ -140,7 +142,7 @@ def test_definitions_follow_what_was_written(api) -> None:
     assert [d["name"] for d in event_attributes["data"]] == ["size"]
 
 
-def test_reference_condition_and_segments(api) -> None:
+def test_reference_condition_and_segments(api: ApiClient) -> None:
     for user_id, plan, count in (("a", "Pro", 12), ("b", "Pro", 3), ("c", "Free", 40)):
         api.request(
             "POST",

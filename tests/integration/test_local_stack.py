@@ -139,9 +139,9 @@ def test_client(test_api: LocalApi, api: ApiClient) -> ApiClient:
 def test_the_function_gets_an_api_gateway_rest_proxy_event(test_client: ApiClient) -> None:
     response = test_client.request(
         "POST",
-        "/echo/a%20b",
+        "/echo/a%20b%2Bc",
         json={"hello": "world"},
-        query=[("tag", "x"), ("tag", "y"), ("empty", "")],
+        query=[("tag", "x"), ("tag", "y"), ("empty", ""), ("plus", "a+b c")],
         headers={"X-Twice": "1"},
     )
     assert response.status == 201
@@ -151,10 +151,17 @@ def test_the_function_gets_an_api_gateway_rest_proxy_event(test_client: ApiClien
     event = answer["event"]
     assert event["httpMethod"] == "POST"
     assert event["resource"] == "/echo/{thing_id}"
-    assert event["path"] == "/echo/a%20b"
-    assert event["pathParameters"] == {"thing_id": "a b"}
-    assert event["queryStringParameters"] == {"tag": "y", "empty": ""}
-    assert event["multiValueQueryStringParameters"] == {"tag": ["x", "y"], "empty": [""]}
+    # As API Gateway's REST API: the path and its parameters still percent-encoded, the query
+    # string decoded (see build_event for the source).
+    assert event["path"] == "/echo/a%20b%2Bc"
+    assert event["pathParameters"] == {"thing_id": "a%20b%2Bc"}
+    assert event["requestContext"]["path"] == "/local/echo/a%20b%2Bc"
+    assert event["queryStringParameters"] == {"tag": "y", "empty": "", "plus": "a+b c"}
+    assert event["multiValueQueryStringParameters"] == {
+        "tag": ["x", "y"],
+        "empty": [""],
+        "plus": ["a+b c"],
+    }
     assert event["headers"]["Userflow-Version"] == "2020-01-03"
     assert event["multiValueHeaders"]["X-Twice"] == ["1"]
     assert json.loads(event["body"]) == {"hello": "world"}

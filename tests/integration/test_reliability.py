@@ -6,18 +6,20 @@ from __future__ import annotations
 import json
 import random
 import string
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from shared.store import dynamo, events, keys
+from tests.integration.conftest import ApiClient
 
 WRITERS = 8
 ROUNDS = 5
 
 
-def test_concurrent_upserts_of_one_user_lose_nothing(api) -> None:
+def test_concurrent_upserts_of_one_user_lose_nothing(api: ApiClient) -> None:
     def writer(number: int) -> list[int]:
         statuses = []
         for round_ in range(ROUNDS):
@@ -88,16 +90,18 @@ def _count_partition(partition: str) -> int:
     )
     while True:
         page = dynamo.client().query(**arguments)
-        total += page["Count"]
+        total += int(page["Count"])
         if "LastEvaluatedKey" not in page:
             return total
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def test_deleting_a_user_with_ten_thousand_events(api, wait_for_streams) -> None:
+def test_deleting_a_user_with_ten_thousand_events(
+    api: ApiClient, wait_for_streams: Callable[[], None]
+) -> None:
     api.request("POST", "/users", json={"id": "busy", "groups": [{"id": "team"}]})
-    _seed_events(api.environment_id, "busy", 10_000)
-    partition = keys.user(api.environment_id, "busy")["PK"]
+    _seed_events(api.environment, "busy", 10_000)
+    partition = keys.user(api.environment, "busy")["PK"]
     assert _count_partition(partition) == 10_000 + 2  # the user and its membership
 
     response = api.request("DELETE", "/users/busy")
@@ -214,7 +218,7 @@ def _bad_requests(rng: random.Random) -> list[tuple[str, str, dict[str, Any]]]:
     return requests
 
 
-def test_hundreds_of_bad_requests_never_yield_a_5xx(api) -> None:
+def test_hundreds_of_bad_requests_never_yield_a_5xx(api: ApiClient) -> None:
     rng = random.Random(20261125)
     requests = _bad_requests(rng)
     assert len(requests) >= 300
@@ -249,7 +253,12 @@ def test_hundreds_of_bad_requests_never_yield_a_5xx(api) -> None:
     ],
 )
 def test_environments_never_see_each_others_data(
-    api, other_api, create, read, listing, delete
+    api: ApiClient,
+    other_api: ApiClient,
+    create: tuple[str, str, dict[str, Any]],
+    read: str,
+    listing: str,
+    delete: str,
 ) -> None:
     method, path, body = create
     assert api.request(method, path, json={**body, "attributes": {"secret": "mine"}}).status == 200
@@ -259,7 +268,9 @@ def test_environments_never_see_each_others_data(
     assert api.request("GET", read).json()["attributes"] == {"secret": "mine"}
 
 
-def test_events_definitions_and_segments_stay_in_their_environment(api, other_api) -> None:
+def test_events_definitions_and_segments_stay_in_their_environment(
+    api: ApiClient, other_api: ApiClient
+) -> None:
     api.request(
         "POST", "/events", json={"user_id": "u", "name": "secret_event", "attributes": {"k": 1}}
     )

@@ -6,8 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.integration.conftest import ApiClient
 
-def test_walk_through_upsert_get_list_delete(api) -> None:
+
+def test_walk_through_upsert_get_list_delete(api: ApiClient) -> None:
     created = api.request(
         "POST",
         "/users",
@@ -39,7 +41,7 @@ def test_walk_through_upsert_get_list_delete(api) -> None:
     assert api.request("GET", "/users/evelyn").status == 404
 
 
-def test_twenty_parallel_adds_give_exactly_twenty(api) -> None:
+def test_twenty_parallel_adds_give_exactly_twenty(api: ApiClient) -> None:
     api.request("POST", "/users", json={"id": "counter", "attributes": {"n": 0}})
 
     def add_one(_: int) -> int:
@@ -53,7 +55,7 @@ def test_twenty_parallel_adds_give_exactly_twenty(api) -> None:
     assert api.request("GET", "/users/counter").json()["attributes"]["n"] == 20
 
 
-def test_parallel_adds_on_a_new_user_create_it_once(api) -> None:
+def test_parallel_adds_on_a_new_user_create_it_once(api: ApiClient) -> None:
     def add_one(_: int) -> int:
         return api.request(
             "POST", "/users", json={"id": "fresh", "attributes": {"n": {"add": 1}}}
@@ -64,7 +66,7 @@ def test_parallel_adds_on_a_new_user_create_it_once(api) -> None:
     assert api.request("GET", "/users/fresh").json()["attributes"]["n"] == 20
 
 
-def test_concurrent_upserts_lose_no_attribute_list_value_or_membership(api) -> None:
+def test_concurrent_upserts_lose_no_attribute_list_value_or_membership(api: ApiClient) -> None:
     def write(i: int) -> int:
         return api.request(
             "POST",
@@ -86,7 +88,7 @@ def test_concurrent_upserts_lose_no_attribute_list_value_or_membership(api) -> N
     assert sorted(m["group_id"] for m in user["memberships"]) == sorted(f"g{i}" for i in range(30))
 
 
-def test_pagination_follows_next_page_url(api) -> None:
+def test_pagination_follows_next_page_url(api: ApiClient) -> None:
     for i in range(7):
         api.request("POST", "/users", json={"id": f"p{i}", "attributes": {"team": "pages"}})
     seen: list[str] = []
@@ -100,7 +102,7 @@ def test_pagination_follows_next_page_url(api) -> None:
     assert seen == [f"p{i}" for i in range(7)]
 
 
-def test_tenants_never_see_each_others_users(api, other_api) -> None:
+def test_tenants_never_see_each_others_users(api: ApiClient, other_api: ApiClient) -> None:
     api.request("POST", "/users", json={"id": "same-id", "attributes": {"owner": "first"}})
     other_api.request("POST", "/users", json={"id": "other-only"})
     assert other_api.request("GET", "/users/same-id").status == 404
@@ -118,7 +120,9 @@ def test_tenants_never_see_each_others_users(api, other_api) -> None:
         ("GET", "/nowhere", 404, "not_found"),
     ],
 )
-def test_errors_use_the_envelope(api, method: str, path: str, status: int, code: str) -> None:
+def test_errors_use_the_envelope(
+    api: ApiClient, method: str, path: str, status: int, code: str
+) -> None:
     response = api.request(method, path)
     assert response.status == status
     error = response.json()["error"]

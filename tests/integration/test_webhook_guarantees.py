@@ -21,6 +21,7 @@ from shared.webhooks import queue
 from shared.webhooks.messages import DeliveryMessage, delivery_id_for
 from tests.integration.conftest import ApiClient, NewEnvironment
 from tests.integration.receivers import Receiver, verify_userflow_signature
+from tests.support import NO_CONTEXT
 
 
 @pytest.fixture
@@ -175,7 +176,7 @@ def test_recover_after_a_queue_failure_leaves_the_rest_for_the_next_recover(
     monkeypatch.setattr(queue.client(), "send_message_batch", flaky_send)
     event = _api_event("POST", f"/webhook_subscriptions/{subscription['id']}/recover", api)
     event["body"] = json.dumps({"since": since})
-    response = lambda_handler(event, None)  # type: ignore[arg-type]
+    response = lambda_handler(event, NO_CONTEXT)
     assert response["statusCode"] == 200
     first = json.loads(response["body"])
     assert (first["resent_count"], first["has_more"]) == (10, True)

@@ -19,7 +19,9 @@ from functions.webhook_delivery.handler import lambda_handler as delivery_handle
 from shared.settings import get_settings
 from shared.webhooks import queue, sender
 from shared.webhooks.messages import DeliveryMessage, delivery_id_for
+from tests.integration.conftest import ApiClient
 from tests.integration.receivers import Receiver, verify_userflow_signature
+from tests.support import NO_CONTEXT
 
 
 @pytest.fixture
@@ -41,20 +43,24 @@ def compressed_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
     get_settings.cache_clear()
 
 
-def subscribe(api: Any, url: str, topics: list[str], **extra: Any) -> dict[str, Any]:
+def subscribe(api: ApiClient, url: str, topics: list[str], **extra: Any) -> dict[str, Any]:
     response = api.request(
         "POST", "/webhook_subscriptions", json={"url": url, "topics": topics, **extra}
     )
     assert response.status == 200, response.json()
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created
 
 
-def deliveries(api: Any, subscription_id: str) -> list[dict[str, Any]]:
+def deliveries(api: ApiClient, subscription_id: str) -> list[dict[str, Any]]:
     path = f"/webhook_subscriptions/{subscription_id}/deliveries"
-    return api.request("GET", path, query=[("limit", "100")]).json()["data"]
+    found: list[dict[str, Any]] = api.request("GET", path, query=[("limit", "100")]).json()["data"]
+    return found
 
 
-def wait_for_status(api: Any, subscription_id: str, status: str, timeout: float = 60.0) -> dict:
+def wait_for_status(
+    api: ApiClient, subscription_id: str, status: str, timeout: float = 60.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [d for d in deliveries(api, subscription_id) if d["status"] == status]
@@ -64,7 +70,7 @@ def wait_for_status(api: Any, subscription_id: str, status: str, timeout: float 
     raise AssertionError(f"no delivery reached {status!r}: {deliveries(api, subscription_id)}")
 
 
-def test_changes_reach_the_receiver_signed(api, receiver: Receiver) -> None:
+def test_changes_reach_the_receiver_signed(api: ApiClient, receiver: Receiver) -> None:
     subscription = subscribe(api, receiver.url, ["*"], standard_webhooks=True)
     secret = subscription["secret"]
 
@@ -113,7 +119,7 @@ def test_changes_reach_the_receiver_signed(api, receiver: Receiver) -> None:
     assert event["attributes"] == {"to": "pro"}
 
 
-def test_topics_filter_what_a_subscription_gets(api, receiver: Receiver) -> None:
+def test_topics_filter_what_a_subscription_gets(api: ApiClient, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
         subscribe(api, receiver.url, ["event.tracked.signed_up"])
@@ -131,7 +137,7 @@ def test_topics_filter_what_a_subscription_gets(api, receiver: Receiver) -> None
 
 
 def test_a_receiver_down_for_a_while_gets_it_later_with_the_same_id(
-    api, compressed_backoff: float
+    api: ApiClient, compressed_backoff: float
 ) -> None:
     flaky = Receiver(behaviour=lambda n: 500 if n < 3 else 200).start()
     try:
@@ -150,7 +156,7 @@ def test_a_receiver_down_for_a_while_gets_it_later_with_the_same_id(
 
 
 def test_a_receiver_down_past_the_window_is_dead_lettered_recorded_and_recoverable(
-    api, compressed_backoff: float
+    api: ApiClient, compressed_backoff: float
 ) -> None:
     down = Receiver(behaviour=lambda n: 503).start()
     try:
@@ -199,7 +205,9 @@ def _parked_delivery_ids() -> set[str]:
     return found
 
 
-def test_a_test_notification_reaches_only_that_subscription(api, receiver: Receiver) -> None:
+def test_a_test_notification_reaches_only_that_subscription(
+    api: ApiClient, receiver: Receiver
+) -> None:
     other = Receiver().start()
     try:
         subscription = subscribe(api, receiver.url, ["user"])
@@ -248,7 +256,7 @@ def _message(api: Any, subscription_id: str, notification_id: str) -> dict[str, 
 
 
 def test_a_crash_mid_batch_fails_only_that_message(
-    api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    api: ApiClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscription = subscribe(api, receiver.url, ["user"])
     real_post = sender.post
@@ -260,17 +268,17 @@ def test_a_crash_mid_batch_fails_only_that_message(
 
     monkeypatch.setattr(sender, "post", crash_on_second)
     records = [_message(api, subscription["id"], n) for n in ("n1", "n2", "n3")]
-    result = delivery_handler({"Records": records}, None)
+    result = delivery_handler({"Records": records}, NO_CONTEXT)
     assert result == {"batchItemFailures": [{"itemIdentifier": "n2"}]}
     assert sorted(r.json()["id"] for r in receiver.received) == ["n1", "n3"]
 
     monkeypatch.setattr(sender, "post", real_post)  # SQS hands the failed message back
-    assert delivery_handler({"Records": [records[1]]}, None) == {"batchItemFailures": []}
+    assert delivery_handler({"Records": [records[1]]}, NO_CONTEXT) == {"batchItemFailures": []}
     assert sorted(r.json()["id"] for r in receiver.received) == ["n1", "n2", "n3"]
 
 
 def test_a_hanging_receiver_is_cut_at_15_seconds_and_moved_off_the_shared_queue(
-    api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    api: ApiClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
 
@@ -290,7 +298,7 @@ def test_a_hanging_receiver_is_cut_at_15_seconds_and_moved_off_the_shared_queue(
         ]
         outcome: dict[str, Any] = {}
         worker = threading.Thread(
-            target=lambda: outcome.update(result=delivery_handler({"Records": records}, None))
+            target=lambda: outcome.update(result=delivery_handler({"Records": records}, NO_CONTEXT))
         )
         worker.start()
         receiver.wait_for(lambda got: len(got) == 2)
@@ -310,7 +318,7 @@ def test_a_hanging_receiver_is_cut_at_15_seconds_and_moved_off_the_shared_queue(
 
 
 def test_subscriptions_never_receive_another_environments_changes(
-    api, other_api, receiver: Receiver
+    api: ApiClient, other_api: ApiClient, receiver: Receiver
 ) -> None:
     theirs = Receiver().start()
     try:

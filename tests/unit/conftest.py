@@ -126,3 +126,15 @@ class Invoke:
         event = api_event(method, path, environment_id=self.environment_id, **kwargs)
         response = self.handler(event, LambdaContext())
         return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def dynamodb_calls(table: str) -> list[str]:
+    """The DynamoDB operations the code calls from here on, in order (e.g. "Query")."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    dynamo.client().meta.events.register("after-call.dynamodb.*", record)
+    return calls

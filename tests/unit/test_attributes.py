@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.domain.attributes import (
@@ -125,7 +127,9 @@ def test_attributes_must_be_an_object() -> None:
         ({}, {"f": {"remove": "a"}}, {"f": []}),
     ],
 )
-def test_apply_changes(current: dict, raw: dict, expected: dict) -> None:
+def test_apply_changes(
+    current: dict[str, Any], raw: dict[str, Any], expected: dict[str, Any]
+) -> None:
     assert apply_changes(current, parse_changes(raw)) == expected
 
 
@@ -138,7 +142,9 @@ def test_apply_changes_leaves_input_untouched() -> None:
 @pytest.mark.parametrize(
     ("current", "raw"), [({"n": "text"}, {"add": 1}), ({"f": 3}, {"append": "a"})]
 )
-def test_operations_on_the_wrong_type_are_rejected(current: dict, raw: dict) -> None:
+def test_operations_on_the_wrong_type_are_rejected(
+    current: dict[str, Any], raw: dict[str, Any]
+) -> None:
     name = next(iter(current))
     with pytest.raises(InvalidInput, match=f"attributes.{name}"):
         apply_changes(current, parse_changes({name: raw}))

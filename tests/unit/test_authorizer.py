@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from functions.authorizer.handler import bearer_token, lambda_handler
@@ -10,14 +12,14 @@ from shared.store import tenancy
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/users"
 
 
-def authorize(authorization: str | None) -> dict:
+def authorize(authorization: str | None) -> dict[str, Any]:
     headers = {"Authorization": authorization} if authorization is not None else {}
     event = {"type": "REQUEST", "methodArn": ARN, "headers": headers, "httpMethod": "GET"}
     return lambda_handler(event, None)
 
 
-def effect(policy: dict) -> str:
-    return policy["policyDocument"]["Statement"][0]["Effect"]
+def effect(policy: dict[str, Any]) -> str:
+    return str(policy["policyDocument"]["Statement"][0]["Effect"])
 
 
 def test_valid_key_allows_every_route_with_the_environment(table: str) -> None:

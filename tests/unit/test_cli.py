@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from infra import cli
 from shared.store import tenancy
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
     code = cli.main(["--table", "waymark-unit", "--json", *argv])
     output = capsys.readouterr()
     return code, json.loads(output.out or output.err)
@@ -19,28 +20,28 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
 def test_create_environment_and_manage_keys(table: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, environment = run(capsys, "env", "create", "Staging")
     assert code == 0
-    assert environment["name"] == "Staging"  # type: ignore[index]
-    environment_id = environment["id"]  # type: ignore[index]
+    assert environment["name"] == "Staging"
+    environment_id = environment["id"]
 
     code, created = run(capsys, "key", "create", environment_id, "--name", "ci")
-    plain = created["api_key"]  # type: ignore[index]
+    plain = created["api_key"]
     assert plain.startswith("ak_") and len(plain) >= 29
     assert tenancy.resolve_api_key(plain) == environment_id
 
     code, listed = run(capsys, "key", "list", environment_id)
-    assert [k["id"] for k in listed] == [created["id"]]  # type: ignore[index,union-attr]
-    assert "api_key" not in listed[0]  # type: ignore[index,operator]
+    assert [k["id"] for k in listed] == [created["id"]]
+    assert "api_key" not in listed[0]
 
-    code, _ = run(capsys, "key", "revoke", environment_id, created["id"])  # type: ignore[index]
+    code, _ = run(capsys, "key", "revoke", environment_id, created["id"])
     assert code == 0
     assert tenancy.resolve_api_key(plain) is None
 
-    code, error = run(capsys, "key", "revoke", environment_id, created["id"])  # type: ignore[index]
+    code, error = run(capsys, "key", "revoke", environment_id, created["id"])
     assert code == 1
-    assert "No key" in error["error"]  # type: ignore[index]
+    assert "No key" in error["error"]
 
     code, environments = run(capsys, "env", "list")
-    assert environment_id in [e["id"] for e in environments]  # type: ignore[union-attr,index]
+    assert environment_id in [e["id"] for e in environments]
 
 
 def test_keys_are_stored_only_as_hashes(table: str) -> None:
@@ -53,7 +54,9 @@ def test_keys_are_stored_only_as_hashes(table: str) -> None:
     assert tenancy.hash_api_key(plain) in json.dumps(scanned)
 
 
-def test_creating_a_key_for_a_missing_environment_fails(table: str, capsys) -> None:
+def test_creating_a_key_for_a_missing_environment_fails(
+    table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, error = run(capsys, "key", "create", "env_missing")
     assert code == 1
-    assert "env_missing" in error["error"]  # type: ignore[index]
+    assert "env_missing" in error["error"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.http.app import path_parameter
 from shared.http.conventions import (
     check_accept,
     check_content_type,
@@ -63,4 +64,46 @@ def test_json_content_type_with_charset_is_accepted() -> None:
 def test_malformed_bodies_are_400(body: str | None) -> None:
     with pytest.raises(ApiError) as error:
         parse_json_body(body)
+    assert error.value.status == 400
+
+
+def test_a_body_is_measured_in_utf8_bytes() -> None:
+    text = '{"a": "' + "€" * 90_000 + '"}'  # 90,010 characters, 270,010 bytes
+    with pytest.raises(ApiError, match="262,144 bytes"):
+        parse_json_body(text)
+    assert parse_json_body('{"a": "' + "€" * 80_000 + '"}')["a"] == "€" * 80_000
+
+
+def test_text_that_is_not_valid_unicode_is_a_400() -> None:
+    with pytest.raises(ApiError, match="not valid Unicode"):
+        parse_json_body('{"id": "\\ud800"}')
+    assert parse_json_body('{"id": "\\ud83d\\ude00"}') == {"id": "😀"}  # a pair is fine
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [
+        ("a%20b%40c.d%2B1%3A%C3%A9", "a b@c.d+1:é"),
+        ("100%2520", "100%20"),  # decoded once: %25 is a literal percent sign
+        ("a+b", "a+b"),  # a path is not a form: + stays +
+        ("%F0%9F%98%80", "😀"),
+    ],
+)
+def test_path_parameters_are_decoded_exactly_once(raw: str, decoded: str) -> None:
+    assert path_parameter("user_id", raw) == decoded
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("%FF", "UTF-8"),
+        ("a%2Fb", "`/`"),
+        ("%2E%2E", "`..`"),
+        ("%00", "control"),
+        ("x" * 481, "480"),
+    ],
+)
+def test_path_parameters_no_object_can_have_are_400s(raw: str, problem: str) -> None:
+    with pytest.raises(ApiError, match=rf"Invalid `user_id`: .*{problem}") as error:
+        path_parameter("user_id", raw)
     assert error.value.status == 400

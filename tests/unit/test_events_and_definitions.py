@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from functions.definitions.handler import lambda_handler as definitions_handler
@@ -81,7 +83,7 @@ def test_track_with_explicit_time_and_group_only(events: Invoke) -> None:
         ({"user_id": "u1", "name": "x", "attributes": {"a.b": 1}}, "a.b"),
     ],
 )
-def test_invalid_events_are_400s(events: Invoke, body: dict, named: str) -> None:
+def test_invalid_events_are_400s(events: Invoke, body: dict[str, Any], named: str) -> None:
     status, response = events("POST", "/events", body=body)
     assert status == 400
     assert named in response["error"]["message"]
@@ -177,3 +179,86 @@ def test_a_warm_container_writes_a_definition_once(environment: str) -> None:
     assert definitions.record_attributes(environment, "user", {"plan": "string"}) == 0
     assert definitions.record_event(environment, "x") == 1
     assert definitions.record_event(environment, "x") == 0
+
+
+def test_events_by_name_are_one_query_however_many_other_events_there_are(
+    environment: str, events: Invoke, dynamodb_calls: list[str]
+) -> None:
+    from shared.store import dynamo, keys
+    from shared.store import events as event_store
+
+    event_store.track(
+        environment, name="rare", user_id="u", group_id=None, attributes={}, time=None
+    )
+    items = [
+        event_store.new_event(
+            environment, name="common", user_id="u", group_id=None, attributes={}, time=None
+        )[1]
+        for _ in range(600)
+    ]
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": dynamo.to_item(i)}} for i in items[start : start + 25]]
+        dynamo.client().batch_write_item(RequestItems={dynamo.table_name(): batch})
+    dynamodb_calls.clear()
+    status, page = events("GET", "/events", query="name=rare&limit=1")
+    assert (status, [e["name"] for e in page["data"]], page["has_more"]) == (200, ["rare"], False)
+    assert dynamodb_calls == ["Query"]
+    assert keys.events_by_name_listing(environment, "rare").endswith("#EVENTS#rare")
+
+
+def test_a_second_event_filter_reads_within_its_budget_and_continues_with_a_cursor(
+    events: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain import limits
+
+    monkeypatch.setattr(limits, "FILTER_EXAMINE_BUDGET", 3)
+    events("POST", "/events", body={"user_id": "u1", "name": "rare"})
+    for _ in range(6):
+        events("POST", "/events", body={"user_id": "u1", "name": "common"})
+    _, page = events("GET", "/events", query="user_id=u1&name=rare&limit=1")
+    assert page["data"] == [] and page["has_more"] is True  # three newest examined, no match
+    _, page = events("GET", "/events", query=f"{page['next_page_url'].split('?')[1]}")
+    assert page["data"] == [] and page["has_more"] is True
+    _, page = events("GET", "/events", query=f"{page['next_page_url'].split('?')[1]}")
+    assert [e["name"] for e in page["data"]] == ["rare"] and page["has_more"] is False
+
+
+def test_a_failing_definition_write_never_fails_a_stored_event(
+    events: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> int:
+        raise RuntimeError("definitions unavailable")
+
+    monkeypatch.setattr(definitions, "record_attributes", broken)
+    monkeypatch.setattr(definitions, "record_event", broken)
+    status, body = events(
+        "POST", "/events", body={"user_id": "u", "name": "x", "attributes": {"a": 1}}
+    )
+    assert status == 200
+    _, page = events("GET", "/events")
+    assert [e["id"] for e in page["data"]] == [body["id"]]
+
+
+def test_event_names_of_an_attribute_are_items_of_their_own(
+    environment: str, events: Invoke, defs: Invoke
+) -> None:
+    from shared.store import dynamo, keys
+
+    for name in ("signed_up", "logged_in"):
+        events("POST", "/events", body={"user_id": "u", "name": name, "attributes": {"plan": "x"}})
+    definition = dynamo.client().get_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.attribute_definition(environment, "event", "plan")),
+    )["Item"]
+    assert "event_names" not in definition
+    _, page = defs("GET", "/attribute_definitions", query="event_name=logged_in")
+    assert [d["name"] for d in page["data"]] == ["plan"]
+    # Definitions written before kept a set of event names on the item: still honoured.
+    dynamo.client().update_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.attribute_definition(environment, "event", "plan")),
+        UpdateExpression="ADD event_names :n",
+        ExpressionAttributeValues={":n": {"SS": ["legacy_event"]}},
+    )
+    _, page = defs("GET", "/attribute_definitions", query="event_name[]=legacy_event")
+    assert [d["name"] for d in page["data"]] == ["plan"]

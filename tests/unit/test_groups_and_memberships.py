@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.cascade.handler import lambda_handler as cascade_handler
 from functions.groups.handler import lambda_handler as groups_handler
 from functions.users.handler import lambda_handler as users_handler
 from shared.services import deletion
 from shared.store import dynamo, keys
+from shared.store.purges import PurgeJob
 from tests.unit.conftest import Invoke
 
 
@@ -170,7 +174,9 @@ def test_deleting_a_user_removes_memberships_now_and_events_by_purge(
             }
         ]
     }
-    assert cascade_handler(stream_event, None) == {"batchItemFailures": []}
+    # The local stack's stream poller passes no context (no deadline), as here.
+    no_context = cast(LambdaContext, None)
+    assert cascade_handler(stream_event, no_context) == {"batchItemFailures": []}
     assert events("GET", "/events", query="user_id=u1")[1]["data"] == []
     assert groups("GET", "/groups/a")[0] == 200
 
@@ -182,7 +188,7 @@ def test_purge_spares_what_was_created_after_the_delete(users: Invoke, environme
     users("POST", "/users", body={"id": "u1"})
     events("POST", "/events", body={"user_id": "u1", "name": "old"})
     users("DELETE", "/users/u1")
-    job = deletion.PurgeJob(environment, "user", "u1", "2000-01-01T00:00:00.000+00:00")
+    job = PurgeJob(environment, "user", "u1", "2000-01-01T00:00:00.000+00:00")
     assert deletion.run_purge(job) == deletion.PurgeProgress(removed=0, finished=True)
     assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 1
 
@@ -197,7 +203,7 @@ def test_a_purge_out_of_time_stops_and_is_continued_by_a_new_job(
     for name in ("a", "b", "c"):
         events("POST", "/events", body={"user_id": "u1", "name": name})
     users("DELETE", "/users/u1")
-    job = deletion.PurgeJob(environment, "user", "u1", "2999-01-01T00:00:00.000+00:00")
+    job = PurgeJob(environment, "user", "u1", "2999-01-01T00:00:00.000+00:00")
     assert deletion.run_purge(job, time_left=lambda: 0.0) == deletion.PurgeProgress(0, False)
     assert len(events("GET", "/events", query="user_id=u1")[1]["data"]) == 3
 
@@ -211,3 +217,87 @@ def test_a_purge_out_of_time_stops_and_is_continued_by_a_new_job(
     assert job in continued  # same object, same cut-off time
     assert deletion.run_purge(job) == deletion.PurgeProgress(removed=3, finished=True)
     assert events("GET", "/events", query="user_id=u1")[1]["data"] == []
+
+
+def test_expanding_a_page_reads_in_batches_not_one_call_per_record(
+    users: Invoke, dynamodb_calls: list[str]
+) -> None:
+    for i in range(20):
+        users("POST", "/users", body={"id": f"u{i:02d}", "groups": [{"id": f"g{i % 3}"}]})
+    dynamodb_calls.clear()
+    status, page = users("GET", "/users", query="limit=20&expand=memberships.group")
+    assert status == 200
+    assert {m["group"]["id"] for u in page["data"] for m in u["memberships"]} == {"g0", "g1", "g2"}
+    # The page, one Query per user's memberships (run side by side), one BatchGetItem of groups.
+    assert dynamodb_calls.count("BatchGetItem") == 1
+    assert dynamodb_calls.count("Query") == 1 + 20
+
+
+def test_expanding_more_members_than_the_budget_is_a_400_that_says_where_to_look(
+    users: Invoke, groups: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.services import expansion
+
+    monkeypatch.setattr(expansion, "EXPAND_PER_OBJECT_BUDGET", 2)
+    for i in range(3):
+        users("POST", "/users", body={"id": f"u{i}", "groups": [{"id": "crowd"}]})
+    status, body = groups("GET", "/groups/crowd", query="expand=users")
+    assert status == 400
+    assert "`expand`" in body["error"]["message"]
+    assert "/users?group_id=" in body["error"]["message"]
+    monkeypatch.setattr(expansion, "EXPAND_PER_OBJECT_BUDGET", 3)
+    status, body = groups("GET", "/groups/crowd", query="expand=users")
+    assert status == 200 and len(body["users"]) == 3
+
+
+def test_groups_can_be_filtered_by_a_segment(groups: Invoke, environment: str) -> None:
+    from functions.segments.handler import lambda_handler as segments_handler
+
+    groups("POST", "/groups", body={"id": "acme", "attributes": {"plan": "Pro"}})
+    groups("POST", "/groups", body={"id": "initech", "attributes": {"plan": "Free"}})
+    pro = {"type": "attribute", "attribute_name": "group/plan", "operator": "eq", "value": "Pro"}
+    _, segment = Invoke(segments_handler, environment)(
+        "POST", "/segments", body={"name": "Pro", "condition": pro}
+    )
+    _, page = groups("GET", "/groups", query=f"segment_id={segment['id']}")
+    assert [g["id"] for g in page["data"]] == ["acme"]
+
+
+def test_a_refused_membership_leaves_the_user_and_its_groups_unwritten(
+    users: Invoke, groups: Invoke
+) -> None:
+    status, body = users(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "groups": [
+                {"id": "fine", "attributes": {"plan": "x"}},
+                {"id": "bad", "attributes": {"n": {"set": "1e200", "data_type": "number"}}},
+            ],
+        },
+    )
+    assert status == 400 and "groups[1].attributes.n" in body["error"]["message"]
+    assert users("GET", "/users/u1")[0] == 404
+    assert groups("GET", "/groups/fine")[0] == 404
+
+
+def test_a_group_over_the_size_limit_is_refused_before_any_write(
+    users: Invoke, groups: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain import limits
+
+    groups("POST", "/groups", body={"id": "heavy", "attributes": {"blob": "x" * 30_000}})
+    monkeypatch.setattr(limits, "MAX_OBJECT_BYTES", 40_000)
+    status, body = users(
+        "POST",
+        "/users",
+        body={
+            "id": "u1",
+            "groups": [{"id": "light"}, {"id": "heavy", "attributes": {"more": "y" * 20_000}}],
+        },
+    )
+    assert status == 400 and "groups[1].attributes" in body["error"]["message"]
+    assert users("GET", "/users/u1")[0] == 404
+    assert groups("GET", "/groups/light")[0] == 404
+    assert "more" not in groups("GET", "/groups/heavy")[1]["attributes"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from functions.users.handler import lambda_handler
@@ -163,7 +165,7 @@ def test_list_filters_by_email(call: Invoke) -> None:
     ("query", "named"),
     [
         ("limit=500", "limit"),
-        ("sort=name", "sort"),
+        ("limit=500&sort=name", "limit"),
         ("order_by=email", "order_by"),
         ("starting_after=ghost", "starting_after"),
     ],
@@ -221,9 +223,102 @@ def test_writers_that_keep_colliding_get_a_409(
     def always_conflicts(*args: object, **kwargs: object) -> None:
         raise attributed.ConflictError("version moved on every retry")
 
-    monkeypatch.setattr(attributed, "upsert", always_conflicts)
+    monkeypatch.setattr(attributed, "write", always_conflicts)
     status, body = call(
         "POST", "/users", body={"id": "u1", "attributes": {"tags": {"append": "a"}}}
     )
     assert status == 409
     assert body["error"]["code"] == "conflict" and body["error"]["request_id"]
+
+
+def test_a_percent_encoded_id_reaches_the_handler_decoded(call: Invoke) -> None:
+    call("POST", "/users", body={"id": "a b@c.d+1:é"})
+    status, body = call("GET", "/users/a%20b%40c.d%2B1%3A%C3%A9")
+    assert (status, body["id"]) == (200, "a b@c.d+1:é")
+    status, body = call("DELETE", "/users/a%20b%40c.d%2B1%3A%C3%A9")
+    assert (status, body["id"]) == (200, "a b@c.d+1:é")
+
+
+@pytest.mark.parametrize(
+    ("dynamodb_message", "logged"),
+    [
+        ("Hash primary key values must be under 2048 bytes", ("ERROR", "Bug: DynamoDB refused")),
+        ("Item size has exceeded the maximum allowed size", ("WARNING", "DynamoDB refused a")),
+    ],
+)
+def test_a_validation_exception_from_dynamodb_is_a_400_and_logged(
+    call: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    dynamodb_message: str,
+    logged: tuple[str, str],
+) -> None:
+    """A missing check is logged as a bug; a checked write that raced another, as a warning."""
+    from botocore.exceptions import ClientError
+
+    from shared.store import dynamo
+
+    def refuses(**_: object) -> None:
+        error = {"Code": "ValidationException", "Message": dynamodb_message}
+        raise ClientError({"Error": error}, "GetItem")
+
+    monkeypatch.setattr(dynamo.client()._raw, "get_item", refuses)
+    status, body = call("GET", "/users/u1")
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+    assert dynamodb_message in body["error"]["message"]
+    [record] = [r for r in caplog.records if "DynamoDB refused" in r.getMessage()]
+    assert (record.levelname, record.getMessage()[: len(logged[1])]) == logged
+
+
+def test_limits_apply_to_the_object_after_the_write(
+    call: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain import limits
+
+    monkeypatch.setattr(limits, "MAX_ATTRIBUTES_PER_OBJECT", 3)
+    assert call("POST", "/users", body={"id": "u1", "attributes": {"a": 1, "b": 2}})[0] == 200
+    status, body = call("POST", "/users", body={"id": "u1", "attributes": {"c": 3, "d": 4}})
+    assert status == 400 and "4 attributes" in body["error"]["message"]
+    # Unsetting one makes room for another: it is the count after the write that counts.
+    assert call("POST", "/users", body={"id": "u1", "attributes": {"a": None, "c": 3}})[0] == 200
+    full = [f"v{i}" for i in range(limits.MAX_LIST_LENGTH)]
+    assert call("POST", "/users", body={"id": "u2", "attributes": {"tags": full}})[0] == 200
+    status, body = call(
+        "POST", "/users", body={"id": "u2", "attributes": {"tags": {"append": "x"}}}
+    )
+    assert status == 400 and "attributes.tags" in body["error"]["message"]
+    assert (
+        call("POST", "/users", body={"id": "u2", "attributes": {"tags": {"remove": "v1"}}})[0]
+        == 200
+    )
+
+
+def test_the_longest_update_expression_fits_dynamodbs_4_kb(call: Invoke) -> None:
+    """100 attributes a request is what one UpdateItem's expression (at most 4 KB) holds."""
+    from shared.domain.limits import MAX_ATTRIBUTES_PER_REQUEST
+    from shared.store import dynamo
+
+    expressions: list[str] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        expressions.extend(
+            params.get(name, "") for name in ("UpdateExpression", "ConditionExpression")
+        )
+
+    dynamo.client().meta.events.register("provide-client-params.dynamodb.UpdateItem", capture)
+    names = [f"attribute_{i:03d}" for i in range(MAX_ATTRIBUTES_PER_REQUEST - 1)]
+    widest = {name: {"set_once": "v"} for name in names} | {"email": {"set_once": "e@x.io"}}
+    adds = {f"count_{i:03d}": {"add": 1} for i in range(len(names))} | {"email": "e@x.io"}
+    for attributes in (widest, adds):
+        status, body = call(
+            "POST",
+            "/users",
+            body={
+                "id": "u" * 480,
+                "attributes": attributes,
+                "memberships": [{"attributes": widest, "group": {"id": "g" * 480}}],
+            },
+        )
+        assert status == 200, body
+    assert max(len(e) for e in expressions) <= 4096

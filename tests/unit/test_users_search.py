@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -56,11 +57,11 @@ def users(environment: str) -> Invoke:
     return call
 
 
-def ids(page: dict) -> list[str]:
+def ids(page: dict[str, Any]) -> list[str]:
     return [item["id"] for item in page["data"]]
 
 
-def condition(value: dict) -> str:
+def condition(value: dict[str, Any]) -> str:
     return "condition=" + quote(json.dumps(value))
 
 
@@ -152,17 +153,41 @@ def test_bad_conditions_are_400s(users: Invoke) -> None:
     assert status == 400 and "operator" in body["error"]["message"]
 
 
-def test_condition_matching_too_many_records_is_rejected(
+def test_a_rare_match_is_paged_to_within_the_examine_budget(
     users: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(finder, "MAX_MATCHES", 2)
-    status, body = users(
-        "GET",
-        "/users",
-        query=condition({"type": "attribute", "attribute_name": "name", "operator": "not_empty"}),
+    monkeypatch.setattr(finder, "FILTER_EXAMINE_BUDGET", 2)
+    free = condition(
+        {"type": "attribute", "attribute_name": "plan", "operator": "eq", "value": "Free"}
     )
+    status, page = users("GET", "/users", query=free)
+    # ann and bob were examined and did not match: an empty page that says to go on after bob
+    assert (status, ids(page), page["has_more"]) == (200, [], True)
+    assert page["next_page_url"].endswith("&starting_after=bob")
+    _, page = users("GET", "/users", query=f"{free}&starting_after=bob")
+    assert (ids(page), page["has_more"]) == (["cyd"], False)
+
+
+def test_a_group_condition_examines_fewer_users_per_request(
+    users: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finder, "FILTER_EXAMINE_BUDGET_WITH_MEMBERSHIPS", 1)
+    free_group = condition(
+        {"type": "attribute", "attribute_name": "group/plan", "operator": "eq", "value": "Free"}
+    )
+    _, page = users("GET", "/users", query=free_group)
+    assert (ids(page), page["has_more"]) == ([], True)
+    _, page = users("GET", "/users", query=f"{free_group}&starting_after=ann")
+    assert (ids(page), page["has_more"]) == (["bob"], True)
+
+
+def test_sorting_more_users_than_the_read_budget_is_a_400(
+    users: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finder, "SORT_READ_BUDGET", 2)
+    status, body = users("GET", "/users", query="order_by=attributes.name")
     assert status == 400
-    assert "more than 2" in body["error"]["message"]
+    assert "order_by" in body["error"]["message"] and "created_at" in body["error"]["message"]
 
 
 def test_group_id_filter_and_attribute_ordering(users: Invoke) -> None:

@@ -18,6 +18,7 @@ from shared.store import deliveries, subscriptions
 from shared.webhooks import queue, sender
 from shared.webhooks.messages import DeliveryMessage, delivery_id_for
 from shared.webhooks.sender import Outcome
+from tests.support import NO_CONTEXT
 from tests.unit.webhooks_support import DOWN, OK, URL, FakeReceiver, message_for, receipt, subscribe
 
 
@@ -31,7 +32,7 @@ def test_success_is_signed_and_recorded(
 
     assert delivery.deliver(message.to_json(), receipt(queues["queue"], message), 1) == "succeeded"
     [(url, body, headers)] = receiver.sent
-    assert url == URL and body == message.body.encode()
+    assert url == URL and body == (message.body or "").encode()
     timestamp, signature = (
         part.split("=", 1)[1] for part in headers["Userflow-Signature"].split(",")
     )
@@ -174,7 +175,7 @@ def test_a_batch_that_fails_entirely_reports_its_failures_instead_of_raising(
         }
         for notification_id in ("n1", "n2")
     ]
-    result = lambda_handler({"Records": records}, None)  # a receiver outage is no crash
+    result = lambda_handler({"Records": records}, NO_CONTEXT)  # a receiver outage is no crash
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["n1", "n2"]
 
 

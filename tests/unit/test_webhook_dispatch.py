@@ -15,6 +15,7 @@ from shared.clock import now_iso
 from shared.store import dynamo, keys, subscriptions
 from shared.webhooks import bodies, queue
 from shared.webhooks.messages import DeliveryMessage
+from tests.support import NO_CONTEXT
 
 URL = "https://hooks.example.com/waymark"
 
@@ -60,7 +61,9 @@ def user_item(environment: str, user_id: str, **attributes: Any) -> dict[str, An
     }
 
 
-def stream_record(event_id: str, old: dict | None, new: dict | None) -> dict[str, Any]:
+def stream_record(
+    event_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> dict[str, Any]:
     image = new or old or {}
     dynamodb: dict[str, Any] = {
         "Keys": dynamo.to_item({"PK": image["PK"], "SK": image["SK"]}),
@@ -93,7 +96,7 @@ def test_one_message_per_matching_subscription_and_replays_keep_ids(
     new = user_item(environment, "u1", plan="pro")
     batch = {"Records": [stream_record("e1", None, old), stream_record("e2", old, new)]}
 
-    assert dispatch(batch, None) == {"batchItemFailures": []}
+    assert dispatch(batch, NO_CONTEXT) == {"batchItemFailures": []}
     first = drain(queue_url)
     assert sorted((m.topic, m.subscription_id) for m in first) == sorted(
         [
@@ -102,11 +105,11 @@ def test_one_message_per_matching_subscription_and_replays_keep_ids(
             ("user.updated", users_only.id),
         ]
     )
-    updated = json.loads(next(m.body for m in first if m.topic == "user.updated"))
+    updated = json.loads(next(m.body or "" for m in first if m.topic == "user.updated"))
     assert updated["data"]["previous_attributes"] == {"plan": "free"}
     assert updated["data"]["updated_attributes"] == {"plan": "pro"}
 
-    dispatch(batch, None)  # the event source mapping replays a batch
+    dispatch(batch, NO_CONTEXT)  # the event source mapping replays a batch
     replayed = drain(queue_url)
     assert sorted(m.notification_id for m in replayed) == sorted(m.notification_id for m in first)
     assert sorted(m.delivery_id for m in replayed) == sorted(m.delivery_id for m in first)
@@ -123,7 +126,7 @@ def test_no_change_and_other_items_send_nothing(environment: str, queue_url: str
                 stream_record("e2", None, membership),
             ]
         },
-        None,
+        NO_CONTEXT,
     )
     assert drain(queue_url) == []
 
@@ -133,7 +136,7 @@ def test_disabled_subscriptions_get_nothing_new(environment: str, queue_url: str
         environment, api_version="2020-01-03", topics=["*"], url=URL
     )
     subscriptions.update(environment, subscription.id, disabled=True)
-    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, None)
+    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, NO_CONTEXT)
     assert drain(queue_url) == []
 
 
@@ -144,7 +147,7 @@ def test_other_environments_subscriptions_are_never_matched(
 
     other = tenancy.create_environment("Other").id
     subscriptions.create(other, api_version="2020-01-03", topics=["*"], url=URL)
-    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, None)
+    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, NO_CONTEXT)
     assert drain(queue_url) == []
 
 
@@ -152,14 +155,14 @@ def test_a_subscription_created_after_a_batch_gets_the_very_next_write(
     environment: str, queue_url: str
 ) -> None:
     """A warm dispatcher keeps nothing between batches: the reference's "immediately"."""
-    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, None)
+    dispatch({"Records": [stream_record("e1", None, user_item(environment, "u1"))]}, NO_CONTEXT)
     assert drain(queue_url) == []  # nobody subscribed yet, and the environment is warm
     created = subscriptions.create(environment, api_version="2020-01-03", topics=["user"], url=URL)
-    dispatch({"Records": [stream_record("e2", None, user_item(environment, "u2"))]}, None)
+    dispatch({"Records": [stream_record("e2", None, user_item(environment, "u2"))]}, NO_CONTEXT)
     assert [m.subscription_id for m in drain(queue_url)] == [created.id]
 
     subscriptions.update(environment, created.id, topics=["group"])
-    dispatch({"Records": [stream_record("e3", None, user_item(environment, "u3"))]}, None)
+    dispatch({"Records": [stream_record("e3", None, user_item(environment, "u3"))]}, NO_CONTEXT)
     assert drain(queue_url) == []  # a PATCH takes effect for the next write too
 
 
@@ -181,7 +184,7 @@ def test_subscriptions_are_read_once_per_environment_per_batch(
         for i in range(20)
         for env in (environment, other)
     ]
-    assert dispatch({"Records": records}, None) == {"batchItemFailures": []}
+    assert dispatch({"Records": records}, NO_CONTEXT) == {"batchItemFailures": []}
     assert sorted(queries) == sorted(keys.webhook_subscriptions(e) for e in (environment, other))
     groups: list[str] = []
     messages = drain(queue_url, groups)
@@ -202,7 +205,9 @@ def test_a_notification_too_large_for_a_message_waits_in_the_bucket_once(
     big = {f"field_{i}": "x" * 9_900 for i in range(24)}  # about 240 KB of attributes
     old = user_item(environment, "u1", **{k: "y" * 9_900 for k in big})
     new = user_item(environment, "u1", **big)
-    assert dispatch({"Records": [stream_record("e1", old, new)]}, None) == {"batchItemFailures": []}
+    assert dispatch({"Records": [stream_record("e1", old, new)]}, NO_CONTEXT) == {
+        "batchItemFailures": []
+    }
     messages = drain(queue_url)
     assert sorted(m.subscription_id for m in messages) == sorted(s.id for s in subscribers)
     assert all(m.body is None and m.body_key for m in messages)
@@ -225,7 +230,7 @@ def test_a_failing_receivers_notifications_go_straight_to_its_backlog(
         environment, failing.id, now=now_iso(), next_probe_at=now_iso()
     )
     records = [stream_record(f"e{i}", None, user_item(environment, f"u{i}")) for i in range(3)]
-    assert dispatch({"Records": records}, None) == {"batchItemFailures": []}
+    assert dispatch({"Records": records}, NO_CONTEXT) == {"batchItemFailures": []}
     assert {m.subscription_id for m in drain(queue_url)} == {healthy.id}
     held = backlog.oldest(environment, failing.id, limit=10)
     assert sorted(e.message.subscription_id for e in held) == [failing.id] * 3
@@ -236,5 +241,5 @@ def test_a_failing_receivers_notifications_go_straight_to_its_backlog(
 
     # Closed since: the next batch queues them as usual.
     assert subscriptions.close_circuit(environment, failing.id, backlog_seq=3)
-    dispatch({"Records": [stream_record("e9", None, user_item(environment, "u9"))]}, None)
+    dispatch({"Records": [stream_record("e9", None, user_item(environment, "u9"))]}, NO_CONTEXT)
     assert sorted(m.subscription_id for m in drain(queue_url)) == sorted([failing.id, healthy.id])

@@ -316,11 +316,10 @@ def test_loopback_receivers_only_with_the_local_switch(
     assert created["url"] == "http://localhost:8080/hook"
 
 
-def test_unknown_query_parameters_are_rejected(call: Invoke) -> None:
+def test_unknown_query_parameters_are_ignored(call: Invoke) -> None:
     created = create(call)
-    assert "`foo`" in error_message(
-        call("GET", f"/webhook_subscriptions/{created['id']}", query="foo=1")
-    )
+    status, got = call("GET", f"/webhook_subscriptions/{created['id']}", query="foo=1")
+    assert (status, got["id"]) == (200, created["id"])
 
 
 # --- extensions on the object ----------------------------------------------------------------
@@ -435,7 +434,7 @@ def test_test_enqueues_a_webhook_test_notification_for_that_subscription_only(
     assert sent.notification_id == delivery["notification_id"]
     assert sent.delivery_id == delivery_id_for(sent.notification_id, created["id"])
     assert abs(sent.window_started_at - time.time()) < 60
-    notification = json.loads(sent.body)
+    notification = json.loads(sent.body or "")
     assert notification == delivery["notification"]
     assert notification["object"] == "webhook_notification"
     assert notification["id"] == sent.notification_id
@@ -488,7 +487,7 @@ def test_get_a_delivery_with_its_attempts(call: Invoke, environment: str) -> Non
     assert status == 200
     assert delivery["status"] == "succeeded"
     assert delivery["attempts"] == [attempt(None, "timed out after 15 s"), attempt(200)]
-    assert delivery["notification"] == json.loads(m.body)
+    assert delivery["notification"] == json.loads(m.body or "")
     assert delivery["created_at"] == at(0)
     missing = call("GET", f"/webhook_subscriptions/{sub}/deliveries/nope")
     assert missing[0] == 404
