@@ -1,7 +1,7 @@
-"""The local stand-in for the stack's SQS queues and S3 bucket: moto's server, in this process.
-
-It holds the webhook delivery queue, its dead-letter queue and the bucket where notification
-bodies too large for a queue message wait (shared/webhooks/bodies.py).
+"""The local stand-ins for the stack's SQS queues and S3 bucket, in this process: the local
+SQS (infra/local/sqs.py) with the webhook delivery queue and its dead-letter queue, and moto's
+server with the bucket where notification bodies too large for a queue message wait
+(shared/webhooks/bodies.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from infra.local.dynamodb_local import free_port
+from infra.local.sqs import LocalSqs
 
 DELIVERY_QUEUE = "waymark-webhook-deliveries"
 DEAD_LETTER_QUEUE = "waymark-webhook-deliveries-dead"
@@ -30,19 +31,25 @@ def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
 
 
 class LocalAwsServices:
-    """moto's server on a free loopback port, with the queues and the bucket created."""
+    """The local SQS and moto's S3, each on a free loopback port, queues and bucket created."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self.port = 0
+        self.port = 0  # moto's (S3)
         self._server: Any = None
+        self.sqs = LocalSqs(host=host)
         self.queue_url = ""
         self.dead_letter_queue_url = ""
         self.bodies_bucket = BODIES_BUCKET
 
     @property
     def endpoint_url(self) -> str:
+        """moto's server: S3."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def sqs_endpoint_url(self) -> str:
+        return self.sqs.endpoint_url
 
     def start(self) -> LocalAwsServices:
         from moto.server import ThreadedMotoServer
@@ -51,13 +58,15 @@ class LocalAwsServices:
         self.port = free_port(self.host)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
-        sqs = client("sqs", self.endpoint_url)
+        self.sqs.start()
+        sqs = client("sqs", self.sqs_endpoint_url)
         self.dead_letter_queue_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
         self.queue_url = sqs.create_queue(QueueName=DELIVERY_QUEUE)["QueueUrl"]
         client("s3", self.endpoint_url).create_bucket(Bucket=self.bodies_bucket)
         return self
 
     def stop(self) -> None:
+        self.sqs.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -161,7 +161,7 @@ class LocalStack:
                 )
                 self.poller.start()
             self.queue_poller = QueuePoller(
-                endpoint_url=self.aws.endpoint_url,
+                endpoint_url=self.aws.sqs_endpoint_url,
                 queue_url=self.aws.queue_url,
                 handler=load_handler(QUEUE_HANDLER),
             )
@@ -184,7 +184,7 @@ class LocalStack:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", REGION)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-        os.environ["SQS_ENDPOINT_URL"] = self.aws.endpoint_url
+        os.environ["SQS_ENDPOINT_URL"] = self.aws.sqs_endpoint_url
         os.environ["S3_ENDPOINT_URL"] = self.aws.endpoint_url
         os.environ["WEBHOOK_QUEUE_URL"] = self.aws.queue_url
         os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.aws.dead_letter_queue_url

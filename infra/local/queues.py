@@ -1,17 +1,12 @@
-"""The local stand-in for Lambda's SQS event source mapping, on an SQS fair queue.
+"""The local stand-in for Lambda's SQS event source mapping.
 
-`QueuePoller` receives messages, hands them to the delivery function in batches shaped as
-Lambda's SQS event, and deletes what the function did not report as failed, exactly as the
-event source mapping does with `ReportBatchItemFailures`. A failed message stays in the queue
-and comes back when its visibility timeout (set by the function's backoff) ends.
-
-Two things the managed mapping and queue do that moto does not, done here so that tests of
-noisy neighbours mean something:
-- concurrency: up to `concurrency` invocations run at once (threads, as separate Lambda
-  execution environments would), so one slow batch does not stop the others;
-- fair queues: SQS serves the message groups (here: environments) with the fewest messages in
-  flight first. moto returns messages in send order whatever their group, so the poller keeps
-  a window of received messages and builds each batch from the least busy groups first.
+`QueuePoller` runs up to `concurrency` pollers at once, as the mapping runs concurrent
+invocations (threads here, as separate execution environments there, so one slow batch does
+not stop the others). Each receives a batch, hands it to the delivery function as Lambda's SQS
+event, and deletes what the function did not report as failed, exactly as the mapping does
+with `ReportBatchItemFailures`. A failed message stays in the queue and comes back when its
+visibility timeout (set by the function's backoff) ends. Which messages a batch holds is the
+queue's choice: the local SQS serves message groups fairly, as SQS fair queues do.
 """
 
 from __future__ import annotations
@@ -19,9 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from infra.local.aws_services import DELIVERY_QUEUE, client
@@ -29,11 +22,13 @@ from infra.local.aws_services import DELIVERY_QUEUE, client
 log = logging.getLogger("waymark.local.queues")
 
 QueueHandler = Callable[[dict[str, Any], Any], Any]
-NO_GROUP = ""
+# Idle pollers wait in the queue for a message, as the mapping's long polls do (shorter, so
+# stopping the stack is quick).
+LONG_POLL_SECONDS = 1
 
 
 class QueuePoller:
-    """Feeds one queue to one handler, a batch at a time per invocation, on background threads."""
+    """Feeds one queue to one handler, a batch per invocation, on background threads."""
 
     def __init__(
         self,
@@ -43,7 +38,6 @@ class QueuePoller:
         handler: QueueHandler,
         batch_size: int = 10,
         concurrency: int = 32,
-        window: int = 200,
         visibility_timeout: int = 120,
     ) -> None:
         self.sqs = client("sqs", endpoint_url)
@@ -51,118 +45,41 @@ class QueuePoller:
         self.handler = handler
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.window = window
         self.visibility_timeout = visibility_timeout
-        self._waiting: dict[str, deque[tuple[float, dict[str, Any]]]] = {}
-        self._in_flight: Counter[str] = Counter()
-        self._running = 0
-        self._changed = threading.Condition()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="queue-invoke")
-        self._thread = threading.Thread(target=self._run, name="queue-poller", daemon=True)
-        self._thread.start()
+        for number in range(self.concurrency):
+            thread = threading.Thread(target=self._run, name=f"queue-poller-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        with self._changed:
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                received = self._receive()
-                dispatched = self._dispatch()
+                self.poll_once()
             except Exception:  # keep polling, like the managed event source mapping
                 log.exception("Queue poll failed")
                 self._stop.wait(1.0)
-                continue
-            if not received and not dispatched:
-                with self._changed:  # until an invocation ends, or a short poll interval
-                    self._changed.wait(0.05)
 
-    def _receive(self) -> int:
-        """Tops up the window of received messages; returns how many arrived."""
-        if self._window_size() >= self.window:
-            return 0
+    def poll_once(self) -> int:
+        """One invocation's worth: receive a batch, run the handler, delete what succeeded."""
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=10,
+            MaxNumberOfMessages=self.batch_size,
             VisibilityTimeout=self.visibility_timeout,
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=LONG_POLL_SECONDS,
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
-        now = time.monotonic()
-        with self._changed:
-            for message in messages:
-                group = message.get("Attributes", {}).get("MessageGroupId", NO_GROUP)
-                self._waiting.setdefault(group, deque()).append((now, message))
-        return len(messages)
-
-    def _window_size(self) -> int:
-        with self._changed:
-            return sum(len(waiting) for waiting in self._waiting.values())
-
-    def _dispatch(self) -> int:
-        """Starts invocations while there are free ones and waiting messages."""
-        started = 0
-        while True:
-            with self._changed:
-                if self._running >= self.concurrency:
-                    return started
-                batch = self._fair_batch()
-                if not batch:
-                    return started
-                self._running += 1
-                for group, _ in batch:
-                    self._in_flight[group] += 1
-            assert self._pool is not None
-            self._pool.submit(self._invoke, batch)
-            started += 1
-
-    def _fair_batch(self) -> list[tuple[str, dict[str, Any]]]:
-        """Up to `batch_size` waiting messages, each taken from the group with the fewest in
-        flight (counting those already taken). Messages held past half their visibility
-        timeout are let go: SQS hands them out again later. Call with the lock held."""
-        stale = time.monotonic() - self.visibility_timeout / 2
-        taken: list[tuple[str, dict[str, Any]]] = []
-        load = Counter(self._in_flight)
-        while len(taken) < self.batch_size:
-            for waiting in self._waiting.values():
-                while waiting and waiting[0][0] < stale:
-                    waiting.popleft()
-            candidates = [group for group, waiting in self._waiting.items() if waiting]
-            if not candidates:
-                break
-            group = min(candidates, key=lambda g: load[g])
-            taken.append((group, self._waiting[group].popleft()[1]))
-            load[group] += 1
-        self._waiting = {g: w for g, w in self._waiting.items() if w}
-        return taken
-
-    def _invoke(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        messages = [message for _, message in batch]
-        try:
-            self._handle(messages)
-        except Exception:
-            log.exception("Queue invocation failed")
-        finally:
-            with self._changed:
-                self._running -= 1
-                for group, _ in batch:
-                    self._in_flight[group] -= 1
-                self._changed.notify_all()
-
-    def _handle(self, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return 0
         event = {"Records": [self._lambda_record(m) for m in messages]}
         try:
             result = self.handler(event, None) or {}
@@ -170,7 +87,7 @@ class QueuePoller:
         except Exception:
             # A crashed invocation deletes nothing: every message comes back after its timeout.
             log.exception("Delivery function failed; the batch stays in the queue")
-            return
+            return len(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self.sqs.delete_message_batch(
@@ -180,6 +97,7 @@ class QueuePoller:
                     for i, m in enumerate(done[start : start + 10])
                 ],
             )
+        return len(messages)
 
     def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("Attributes", {})

@@ -658,6 +658,9 @@ HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "waymark-local"
+    # Headers and body are two writes: without this, a keep-alive client's delayed ACK holds
+    # the body back (40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
