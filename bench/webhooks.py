@@ -213,6 +213,7 @@ def run_scenario(label: str, users: int, broken: str, table: str) -> ScenarioRes
             _, key = tenancy.create_api_key(environment.id)
             apis.append(ApiClient(stack.url, key, environment.id))
         healthy = {0: [receiver(), receiver()], 1: [receiver()]}
+        healthy_subscriptions: list[tuple[str, str]] = []
         urls: dict[int, list[str]] = {i: [r.url for r in healthy[i]] for i in healthy}
         if broken == "refusing":
             urls[0] += [_closed_port_url(), _closed_port_url()]
@@ -225,6 +226,8 @@ def run_scenario(label: str, users: int, broken: str, table: str) -> ScenarioRes
                     "POST", "/webhook_subscriptions", json={"url": url, "topics": ["*"]}
                 )
                 assert created.status == 200, created.json()
+                if url in [r.url for r in healthy[i]]:
+                    healthy_subscriptions.append((api.environment_id or "", created.json()["id"]))
 
         sent: dict[tuple[int, str, str], float] = {}  # (env, topic, user) -> when written
 
@@ -251,6 +254,8 @@ def run_scenario(label: str, users: int, broken: str, table: str) -> ScenarioRes
             if sum(len(r.ids()) for rs in healthy.values() for r in rs) >= due:
                 break
             time.sleep(0.2)
+        else:
+            _explain_missing(healthy_subscriptions)
         latencies, last = [], started_at
         for env, receivers in healthy.items():
             for r in receivers:
@@ -275,6 +280,23 @@ def run_scenario(label: str, users: int, broken: str, table: str) -> ScenarioRes
         p50=_percentile(latencies, 0.5) if latencies else float("nan"),
         p99=_percentile(latencies, 0.99) if latencies else float("nan"),
     )
+
+
+def _explain_missing(subscriptions: list[tuple[str, str]]) -> None:
+    """Where the notifications a healthy receiver still lacks are (a run that did not finish)."""
+    from shared.store import backlog, deliveries
+    from shared.store import subscriptions as store
+
+    for environment_id, subscription_id in subscriptions:
+        subscription = store.get(environment_id, subscription_id)
+        circuit = subscription.circuit if subscription else None
+        waiting = len(backlog.oldest(environment_id, subscription_id, limit=1000))
+        page = deliveries.list_page(environment_id, subscription_id, limit=100, starting_after=None)
+        statuses = sorted({d.status for d in page.items})
+        print(
+            f"    missing: {subscription_id[:8]} circuit={circuit} backlog={waiting} "
+            f"latest statuses={statuses}"
+        )
 
 
 def bench_noisy_neighbours() -> None:

@@ -105,8 +105,8 @@ class WebhookSettings:
     delivery_batch_size: int = 10
     # Caps concurrent deliveries at 50 x 10 = 500 requests in flight (and the account share).
     # A receiver that starts hanging holds the invocations it is in for 15 s; its circuit opens
-    # after two seconds, so that is two seconds of its messages: the headroom keeps healthy
-    # deliveries flowing meanwhile.
+    # once two attempts are unanswered after two seconds, so that is about two seconds of its
+    # messages: the headroom keeps healthy deliveries flowing meanwhile.
     delivery_max_concurrency: int = 50
     # Probing: EventBridge's finest rate. A run probes at most 100 receivers, 10 at a time,
     # each cut at 15 s, and drains backlogs within a budget: well inside its timeout.

@@ -5,11 +5,12 @@ The shared path (the delivery queue) carries only receivers believed healthy:
   circuit: this message and every later one wait in the subscription's backlog, off the
   shared queue, and the probe function (shared/services/probing.py) tries one at a time on
   the backoff schedule until the receiver answers, then drains the backlog back.
-- An attempt not answered within `SLOW_AFTER_SECONDS` opens the circuit as well (the receiver
-  is presumed hanging): later notifications wait in the backlog instead of each holding a
-  delivery slot for 15 s, while that attempt still gets its full 15 s. A hanging receiver so
-  costs the attempts of its first two seconds, then nothing more than a refusing one. If the
-  slow attempt succeeds after all, the probe is made due at once, and the backlog drains.
+- Two attempts at once not answered within `SLOW_AFTER_SECONDS` open the circuit as well (the
+  receiver is presumed hanging): later notifications wait in the backlog instead of each
+  holding a delivery slot for 15 s, while those attempts still get their full 15 s. A hanging
+  receiver so costs the attempts of its first two seconds, then nothing more than a refusing
+  one; one slow answer now and then trips nothing. If a slow attempt succeeds after all while
+  the circuit is open, the receiver is alive: the backlog drains at once.
 - The delivery log is best effort: a log write that fails never makes a delivered
   notification go out again, nor stops a failed one from being retried.
 """
@@ -76,22 +77,24 @@ def deliver(body: str, receipt_handle: str, attempt: int) -> str:
         return "skipped"  # deleted or disabled since: nothing new goes out
 
     now = time.time()
-    opened_as_slow = False
+    was_slow = False
 
     def on_slow() -> None:
-        nonlocal opened_as_slow
-        opened_as_slow = open_circuit(env, sub, time.time())
+        nonlocal was_slow
+        was_slow = True
+        noted = time.time()
+        deadline = iso(now + sender.TIMEOUT_SECONDS)
+        if subscriptions_store.mark_slow(env, sub, now=iso(noted), until=deadline):
+            open_circuit(env, sub, noted)
 
     outcome = post(subscription, message, now, on_slow=on_slow)
     record = attempt_record(outcome, now)
     if outcome.succeeded:
         log_attempt(message, record, "succeeded")
-        if subscription.failing_since or subscription.consecutive_failures:
+        if was_slow or subscription.failing_since or subscription.consecutive_failures:
             subscriptions_store.record_success(env, sub)
-        if opened_as_slow:  # slow, but it answered: let the probe drain what waits at once
-            subscriptions_store.schedule_probe(
-                env, sub, next_probe_at=iso(time.time()), count_attempt=False
-            )
+        if was_slow:
+            resume_if_held(env, sub)
         return "succeeded"
 
     after = subscriptions_store.record_failure(env, sub, iso(now)) or subscription
@@ -180,6 +183,21 @@ def attempt_record(outcome: Outcome, now: float) -> dict[str, Any]:
         "response_excerpt": outcome.response_excerpt,
         "next_attempt_at": None,
     }
+
+
+def resume_if_held(environment_id: str, subscription_id: str) -> None:
+    """A slow attempt answered 2xx: if a circuit opened meanwhile, the receiver is alive after
+    all, so its backlog drains now rather than at the next probe."""
+    from shared.services.backlogs import LEASE_SECONDS, drain  # backlogs imports this module
+
+    current = subscriptions_store.get(environment_id, subscription_id)
+    if current is None or not _circuit_open(current):
+        return
+    draining = subscriptions_store.start_draining(
+        environment_id, subscription_id, lease_until=iso(time.time() + LEASE_SECONDS)
+    )
+    if draining is not None:
+        drain(draining)
 
 
 def open_circuit(environment_id: str, subscription_id: str, now: float) -> bool:

@@ -10,7 +10,8 @@ the circuits whose probe is due (one GSI3 Query) and, for each, claims the probe
 - draining: move the backlog back to the shared queue, a page at a time, oldest first; when
   it is empty and nothing was added since it was read, close the circuit. A drain cut short
   by its budget goes on in the next run.
-Every run's work is bounded: `DUE_PER_RUN` circuits, one POST each, and `DRAIN_PAGES` pages.
+Every run's work is bounded: `DUE_PER_RUN` circuits, one POST each, and a drain's budget
+(shared/services/backlogs.py).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from shared.services.backlogs import LEASE_SECONDS, drain, expire
 from shared.services.delivery import (
     attempt_record,
     disable_if_failing_too_long,
     iso,
     log_attempt,
-    log_status,
     post,
     window_seconds,
 )
@@ -41,11 +42,6 @@ log = logging.getLogger(__name__)
 
 DUE_PER_RUN = 100
 PARALLEL_PROBES = 10
-# Longer than one probe (15 s at most) with its bookkeeping, or a drain's budget.
-LEASE_SECONDS = 120.0
-DRAIN_PAGE = 100
-DRAIN_PAGES = 20
-EXPIRE_PAGE = 100
 # A disabled subscription's circuit is looked at again this often (re-enabling makes it due).
 DISABLED_RECHECK_SECONDS = 3600.0
 _rng = random.Random()
@@ -127,44 +123,6 @@ def probe(environment_id: str, subscription_id: str, seen_next_probe_at: str) ->
     expire(claimed, now)  # the rest of the backlog whose windows ended meanwhile
     _schedule(claimed, next_probe, count_attempt=True)
     return "failed"
-
-
-def drain(subscription: Subscription) -> str:
-    """Moves the backlog back to the shared queue, oldest first, within the run's budget."""
-    env, sub = subscription.environment_id, subscription.id
-    for _ in range(DRAIN_PAGES):
-        current = subscriptions_store.get(env, sub)
-        if current is None or current.circuit is None:
-            return "closed"
-        if current.circuit.state != "draining":
-            return "reopened"  # the receiver failed again; probing resumes
-        entries = backlog.oldest(env, sub, limit=DRAIN_PAGE)
-        if not entries:
-            if subscriptions_store.close_circuit(env, sub, backlog_seq=current.circuit.backlog_seq):
-                return "drained"
-            continue  # an entry arrived after the read: go round again
-        # Queued first, removed after: a run that dies in between sends some twice (same ids),
-        # never none.
-        queue.enqueue([entry.message for entry in entries])
-        backlog.remove(entries)
-    _schedule(subscription, time.time(), count_attempt=False)
-    return "draining"
-
-
-def expire(subscription: Subscription, now: float) -> int:
-    """Backlog entries whose 3-day window has ended without their turn to be probed: recorded
-    dead, parked for a person (as the shared path does), removed. One page a run."""
-    entries = backlog.expired(
-        subscription.environment_id,
-        subscription.id,
-        before=now - window_seconds(),
-        limit=EXPIRE_PAGE,
-    )
-    for entry in entries:
-        queue.park(entry.message)
-        log_status(entry.message, "dead")
-    backlog.remove(entries)
-    return len(entries)
 
 
 def _schedule(subscription: Subscription, at: float, *, count_attempt: bool) -> None:

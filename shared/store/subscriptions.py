@@ -32,7 +32,7 @@ _CIRCUIT_FIELDS = (
     "GSI3PK",
     "GSI3SK",
 )
-_STREAK_FIELDS = ("failing_since", "consecutive_failures")
+_STREAK_FIELDS = ("failing_since", "consecutive_failures", "slow_until")
 
 
 @dataclass(frozen=True)
@@ -288,6 +288,26 @@ def record_success(environment_id: str, subscription_id: str) -> None:
         {},
         " OR ".join(f"attribute_exists({name})" for name in _STREAK_FIELDS),
     )
+
+
+def mark_slow(environment_id: str, subscription_id: str, *, now: str, until: str) -> bool:
+    """Notes an attempt that is slow to answer, until its deadline; True when another slow
+    attempt's note was still running (two at once: the receiver is presumed hanging)."""
+    try:
+        result = dynamo.client().update_item(
+            TableName=dynamo.table_name(),
+            Key=dynamo.to_item(keys.webhook_subscription(environment_id, subscription_id)),
+            UpdateExpression="SET slow_until = :until",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=dynamo.to_item({":until": until}),
+            ReturnValues="UPDATED_OLD",
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    before = dynamo.from_item(result.get("Attributes") or {}).get("slow_until")
+    return isinstance(before, str) and before > now
 
 
 def disable(environment_id: str, subscription_id: str, reason: str, at: str) -> Subscription | None:

@@ -23,8 +23,8 @@ from infra.constructs.webhooks import (
     WEBHOOK_PROBE,
 )
 from shared import settings as settings_module
+from shared.services import backlogs, probing
 from shared.services import delivery as delivery_service
-from shared.services import probing
 from shared.services.delivery import RetryLater
 from shared.store.deliveries import DELIVERY_LOG_TTL_SECONDS
 from shared.webhooks import bodies, sender
@@ -336,4 +336,4 @@ def test_the_probe_runs_every_minute_with_the_time_for_a_full_run(dev: Synthesiz
     rounds = probing.DUE_PER_RUN / probing.PARALLEL_PROBES
     assert timeout >= rounds * sender.TIMEOUT_SECONDS + 60
     # A probe's lease outlasts a probe, so a second run never takes a receiver being probed.
-    assert probing.LEASE_SECONDS > sender.TIMEOUT_SECONDS + 30
+    assert backlogs.LEASE_SECONDS > sender.TIMEOUT_SECONDS + 30

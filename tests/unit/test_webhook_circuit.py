@@ -120,34 +120,55 @@ def test_a_timeout_opens_the_circuit_at_once(
     assert current is not None and current.circuit is not None
 
 
-def test_an_attempt_slow_to_answer_opens_the_circuit_and_a_late_2xx_makes_the_probe_due(
+def test_one_slow_answer_trips_nothing(
     environment: str,
     queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
-    meanwhile = notification(environment, subscription.id, 2)
 
     def slow_then_ok(url: str, body: bytes, headers: dict[str, str], **options: Any) -> Outcome:
         assert options["slow_after"] == delivery.SLOW_AFTER_SECONDS
         options["on_slow"]()  # as the sender's timer would, while the POST still runs
-        untouched = FakeReceiver()
-        monkeypatch.setattr(sender, "post", untouched)
-        # Presumed hanging: what comes meanwhile waits in the backlog, holding no slot.
-        assert deliver(meanwhile) == "backlogged"
-        assert untouched.sent == []
         return OK
 
     monkeypatch.setattr(sender, "post", slow_then_ok)
     assert deliver(notification(environment, subscription.id, 1)) == "succeeded"
-    assert postponed == []
     current = subscriptions.get(environment, subscription.id)
-    assert current is not None and current.circuit is not None
-    # It answered after all: the probe is due now, and will drain what waits.
-    assert current.circuit.next_probe_at <= now_iso()
-    monkeypatch.setattr(sender, "post", FakeReceiver(OK))
-    assert probing.run() == {"drained": 1}
+    assert current is not None and current.circuit is None
+
+
+def test_two_slow_attempts_at_once_open_the_circuit_and_a_late_2xx_drains_it_at_once(
+    environment: str,
+    queues: dict[str, str],
+    postponed: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscription = subscribe(environment)
+    meanwhile = notification(environment, subscription.id, 3)
+
+    def second_slow(url: str, body: bytes, headers: dict[str, str], **options: Any) -> Outcome:
+        options["on_slow"]()  # the second slow attempt at once: presumed hanging
+        opened = subscriptions.get(environment, subscription.id)
+        assert opened is not None and opened.circuit is not None
+        monkeypatch.setattr(sender, "post", FakeReceiver())  # any POST now fails the test
+        # What comes meanwhile waits in the backlog, holding no delivery slot.
+        assert deliver(meanwhile) == "backlogged"
+        return HUNG
+
+    def first_slow(url: str, body: bytes, headers: dict[str, str], **options: Any) -> Outcome:
+        options["on_slow"]()
+        monkeypatch.setattr(sender, "post", second_slow)
+        assert deliver(notification(environment, subscription.id, 2)) == "backlogged"
+        return OK  # the first one answers after all: the receiver is alive
+
+    sent_back: list[DeliveryMessage] = []
+    monkeypatch.setattr(queue, "enqueue", lambda messages, **_: sent_back.extend(messages))
+    monkeypatch.setattr(sender, "post", first_slow)
+    assert deliver(notification(environment, subscription.id, 1)) == "succeeded"
+    # Drained at once, without waiting for a probe: both held notifications are queued again.
+    assert sorted(m.notification_id for m in sent_back) == ["n2", "n3"]
     closed = subscriptions.get(environment, subscription.id)
     assert closed is not None and closed.circuit is None
 
