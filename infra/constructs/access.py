@@ -2,8 +2,7 @@
 
 Derived from what the code calls (`shared/store`, `shared/services`) per function, not per
 module: the authorizer imports `shared.store.tenancy`, whose CLI helpers write, but the
-authorizer itself only resolves a key with one GetItem. The one transaction (a webhook
-backlog entry with its subscription's counter) is a Put and an Update, so no
+authorizer itself only resolves a key with one GetItem. Transactions are not used, so no
 `ConditionCheckItem`; nothing scans; nothing manages the table.
 
 A function the route table gains before it is listed here gets `READ_WRITE`, the profile of
@@ -74,14 +73,16 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     "cascade": TableAccess(table_actions=(QUERY, BATCH_WRITE), index_actions=(QUERY,)),
     # Webhook dispatch: lists an environment's subscriptions once per batch
     # (shared/store/subscriptions.list_all, one Query of the table, no index) and puts a
-    # failing receiver's notifications in its backlog (a transaction of PutItems and an
-    # UpdateItem). The rest is SQS and S3.
-    "webhook_dispatch": TableAccess(table_actions=(QUERY, PUT, UPDATE)),
+    # failing receiver's notifications in its backlog (BatchWriteItem, then an UpdateItem that
+    # counts them; BatchWriteItem again to take them back if the circuit closed meanwhile).
+    # The rest is SQS and S3.
+    "webhook_dispatch": TableAccess(table_actions=(QUERY, UPDATE, BATCH_WRITE)),
     # Webhook delivery: reads the subscription (GetItem); records the attempt in the delivery
     # log, the failing streak, a slow mark, an opened circuit and an automatic disable (all
     # UpdateItem, which creates the log item when absent); moves a message to its
-    # subscription's backlog (a transaction of a PutItem and an UpdateItem). No Query, no index.
-    "webhook_delivery": TableAccess(table_actions=(GET, PUT, UPDATE)),
+    # subscription's backlog (BatchWriteItem and an UpdateItem, as dispatch); drains a
+    # backlog after a slow attempt answered (Query, BatchWriteItem). No index.
+    "webhook_delivery": TableAccess(table_actions=(GET, QUERY, UPDATE, BATCH_WRITE)),
     # Webhook probe: finds due circuits (Query of GSI3), claims and schedules them and records
     # attempts (UpdateItem), reads a subscription (GetItem) and its backlog (Query), and removes
     # what it sent or gave up on (BatchWriteItem).

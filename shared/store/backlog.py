@@ -6,9 +6,14 @@ front). An entry is the queue message itself (bodies past the inline limit are a
 in the bodies bucket), and expires with its window plus a day of slack, so a backlog no one
 drains (its subscription deleted) still goes away.
 
-An entry is written only while the circuit is open, in one transaction with a counter on the
-subscription (`backlog_seq`); the drain closes the circuit only if that counter has not moved
-since it found the backlog empty, so no entry is ever left behind a closed circuit.
+Entries are written, then counted on the subscription (`ADD backlog_seq`) only if its circuit
+is still open; the drain closes a circuit only if that counter has not moved since it found
+the backlog empty. So an entry either is counted under an open circuit (the drain will find it
+or see the counter move), or its writer learns the circuit was no longer open, takes the
+entries back and delivers them the ordinary way. A writer that dies between the two steps
+leaves entries no drain may reach, but its invocation fails, and the stream record or queue
+message that caused it is tried again, now past a closed circuit: nothing is lost. Plain
+writes, not a transaction: half the write capacity, and no 100-item cap.
 """
 
 from __future__ import annotations
@@ -16,17 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.store import bulk, dynamo, keys
-from shared.store.subscriptions import backlog_condition
+from shared.store.subscriptions import count_entries
 from shared.webhooks.messages import DeliveryMessage
 
 # A day past the window: expiry normally happens in the probe, which records the dead.
 EXPIRY_SLACK_SECONDS = 24 * 3600
-# TransactWriteItems takes 100 items; entries are at most ~50 KB (larger bodies are a key in
-# the bodies bucket), so 99 of them stay within its 4 MB too.
-TRANSACTION_ITEMS = 100
 
 
 @dataclass(frozen=True)
@@ -38,47 +38,25 @@ class Entry:
 def add(messages: list[DeliveryMessage], *, window_seconds: float) -> list[DeliveryMessage]:
     """Puts one subscription's messages in its backlog while its circuit is open; returns
     those it did not take (the circuit is not open: the caller delivers them the ordinary
-    way). A transaction per `TRANSACTION_ITEMS - 1` entries, each with the counter update."""
-    left: list[DeliveryMessage] = []
-    for start in range(0, len(messages), TRANSACTION_ITEMS - 1):
-        chunk = messages[start : start + TRANSACTION_ITEMS - 1]
-        if left or not _add_chunk(chunk, window_seconds):
-            left.extend(chunk)
-    return left
-
-
-def _add_chunk(messages: list[DeliveryMessage], window_seconds: float) -> bool:
+    way)."""
+    if not messages:
+        return []
     env, sub = messages[0].environment_id, messages[0].subscription_id
     if any((m.environment_id, m.subscription_id) != (env, sub) for m in messages):
         raise ValueError("a backlog write is for one subscription")
-    puts = [
+    items: list[dict[str, Any]] = [
         {
-            "Put": {
-                "TableName": dynamo.table_name(),
-                "Item": dynamo.to_item(
-                    {
-                        **keys.webhook_backlog_entry(
-                            env, sub, message.window_started_at, message.delivery_id
-                        ),
-                        "message": message.to_json(),
-                        "expires_at": int(
-                            message.window_started_at + window_seconds + EXPIRY_SLACK_SECONDS
-                        ),
-                    }
-                ),
-            }
+            **keys.webhook_backlog_entry(env, sub, message.window_started_at, message.delivery_id),
+            "message": message.to_json(),
+            "expires_at": int(message.window_started_at + window_seconds + EXPIRY_SLACK_SECONDS),
         }
         for message in messages
     ]
-    try:
-        dynamo.client().transact_write_items(
-            TransactItems=[*puts, backlog_condition(env, sub, len(messages))]
-        )
-    except ClientError as error:
-        if dynamo.is_conditional_failure(error):
-            return False
-        raise
-    return True
+    bulk.put_items(items)
+    if count_entries(env, sub, len(items)):
+        return []
+    bulk.delete_keys([{"PK": item["PK"], "SK": item["SK"]} for item in items])
+    return messages
 
 
 def oldest(environment_id: str, subscription_id: str, *, limit: int) -> list[Entry]:

@@ -99,12 +99,17 @@ def query_pages(
 def delete_keys(item_keys: list[dict[str, str]]) -> None:
     """BatchWriteItem deletes, 25 a call, retrying what DynamoDB leaves unprocessed."""
     unique = list({(k["PK"], k["SK"]): k for k in item_keys}.values())
-    for start in range(0, len(unique), BATCH_WRITE_LIMIT):
-        requests = [
-            {"DeleteRequest": {"Key": dynamo.to_item(k)}}
-            for k in unique[start : start + BATCH_WRITE_LIMIT]
-        ]
-        pending: dict[str, Any] = {dynamo.table_name(): requests}
+    _write_batches([{"DeleteRequest": {"Key": dynamo.to_item(k)}} for k in unique])
+
+
+def put_items(items: list[dict[str, Any]]) -> None:
+    """BatchWriteItem puts (no conditions), 25 a call, retrying what is left unprocessed."""
+    _write_batches([{"PutRequest": {"Item": dynamo.to_item(item)}} for item in items])
+
+
+def _write_batches(requests: list[dict[str, Any]]) -> None:
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        pending: dict[str, Any] = {dynamo.table_name(): requests[start : start + BATCH_WRITE_LIMIT]}
         attempt = 0
         while pending:
             if attempt:

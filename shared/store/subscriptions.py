@@ -448,18 +448,19 @@ def _probe_index(environment_id: str, subscription_id: str, next_probe_at: str) 
     return {":gsi_pk": index["GSI3PK"], ":gsi_sk": index["GSI3SK"]}
 
 
-def backlog_condition(environment_id: str, subscription_id: str, entries: int) -> dict[str, Any]:
-    """The transaction part that admits backlog writes only while the circuit is open, and
-    counts them (see `close_circuit`)."""
-    return {
-        "Update": {
-            "TableName": dynamo.table_name(),
-            "Key": dynamo.to_item(keys.webhook_subscription(environment_id, subscription_id)),
-            "UpdateExpression": "ADD backlog_seq :entries",
-            "ConditionExpression": "circuit_state = :open",
-            "ExpressionAttributeValues": dynamo.to_item({":entries": entries, ":open": "open"}),
-        }
-    }
+def count_entries(environment_id: str, subscription_id: str, entries: int) -> bool:
+    """Counts entries just written to the backlog, if the circuit is still open (False when
+    it is not: see shared/store/backlog.py)."""
+    return (
+        _conditional_update(
+            environment_id,
+            subscription_id,
+            "ADD backlog_seq :entries",
+            {":entries": entries, ":open": "open"},
+            "circuit_state = :open",
+        )
+        is not None
+    )
 
 
 def _conditional_update(

@@ -81,12 +81,21 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "index": {"dynamodb:Query"},
     },
-    # shared/store/subscriptions.list_all: one Query of the table; backlog.add (a transaction
-    # of PutItems and an UpdateItem) for receivers whose circuit is open.
-    "webhook_dispatch": {"table": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+    # shared/store/subscriptions.list_all: one Query of the table; backlog.add (BatchWriteItem
+    # and a counting UpdateItem) for receivers whose circuit is open.
+    "webhook_dispatch": {
+        "table": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+    },
     # get (GetItem); record_attempt, record_success/failure, open_circuit, disable
-    # (UpdateItem); backlog.add (TransactWriteItems of a Put and an Update).
-    "webhook_delivery": {"table": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+    # (UpdateItem); backlog.add (BatchWriteItem, UpdateItem); the inline drain (Query).
+    "webhook_delivery": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+        }
+    },
     # due_circuits (GSI3 Query); claim/schedule/close and attempts (UpdateItem); get
     # (GetItem); the backlog (Query, BatchWriteItem).
     "webhook_probe": {
