@@ -44,9 +44,9 @@ class Receiver:
     behaviour: Behaviour = lambda n: 200
     received: list[Received] = field(default_factory=list)
     redirect_to: str | None = None
-    # Requests being answered right now, and the most there ever were at once.
+    # Requests being answered right now, and when each began and ended (monotonic seconds).
     in_flight: int = 0
-    max_in_flight: int = 0
+    spans: list[tuple[float, float]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,16 +63,17 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                began = time.monotonic()
                 with receiver._lock:
                     number = len(receiver.received)
                     receiver.received.append(Received(dict(self.headers.items()), body))
                     receiver.in_flight += 1
-                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                 try:
                     status = receiver.behaviour(number)
                 finally:
                     with receiver._lock:
                         receiver.in_flight -= 1
+                        receiver.spans.append((began, time.monotonic()))
                 self.send_response(status)
                 if receiver.redirect_to:
                     self.send_header("Location", receiver.redirect_to)
@@ -110,9 +111,16 @@ class Receiver:
         with self._lock:
             return {r.json()["id"] for r in self.received}
 
-    def reset_concurrency(self) -> None:
+    def most_at_once(self, since: float) -> int:
+        """The most requests answered at the same time among those begun after `since`."""
         with self._lock:
-            self.max_in_flight = self.in_flight
+            spans = [span for span in self.spans if span[0] >= since]
+        edges = sorted([(b, 1) for b, _ in spans] + [(e, -1) for _, e in spans])
+        most = current = 0
+        for _, step in edges:
+            current += step
+            most = max(most, current)
+        return most
 
     def topics(self) -> list[str]:
         with self._lock:
