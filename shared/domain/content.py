@@ -213,10 +213,8 @@ def plan_questions(
     A listed `cvid` must name a question of the draft; questions left out are removed. A
     question kept keeps its `id` (call `copied` first when the edit starts a new version).
     """
-    if drafts and content_type is not ContentType.FLOW:
-        raise InvalidInput(f"Invalid `questions`: only flows have questions, not {content_type}s.")
     by_cvid = {q.cvid: q for q in current}
-    _check_components([d.cvid for d in drafts], by_cvid.keys(), "questions", "question")
+    _check_components(content_type, ContentType.FLOW, [d.cvid for d in drafts], by_cvid.keys())
     planned = []
     for index, draft in enumerate(drafts):
         path = f"questions[{index}]"
@@ -237,10 +235,8 @@ def plan_tasks(
     new_id: NewId,
 ) -> tuple[Task, ...]:
     """The draft's tasks after an edit that lists them all (as `plan_questions`)."""
-    if drafts and content_type is not ContentType.CHECKLIST:
-        raise InvalidInput(f"Invalid `tasks`: only checklists have tasks, not {content_type}s.")
     by_cvid = {t.cvid: t for t in current}
-    _check_components([d.cvid for d in drafts], by_cvid.keys(), "tasks", "task")
+    _check_components(content_type, ContentType.CHECKLIST, [d.cvid for d in drafts], by_cvid.keys())
     planned = []
     for index, draft in enumerate(drafts):
         name = limits.check_text(draft.name, f"tasks[{index}].name", MAX_COMPONENT_NAME_BYTES)
@@ -259,9 +255,26 @@ def copied(
     )
 
 
+# The components each type of content has: (field, one of them).
+_COMPONENTS = {
+    ContentType.FLOW: ("questions", "question"),
+    ContentType.CHECKLIST: ("tasks", "task"),
+}
+
+
 def _check_components(
-    cvids: Sequence[str | None], known: Collection[str], field: str, what: str
+    content_type: ContentType,
+    owner: ContentType,
+    cvids: Sequence[str | None],
+    known: Collection[str],
 ) -> None:
+    """The components listed for `owner`'s kind (questions of flows, tasks of checklists):
+    only that type has them, at most 100, each `cvid` one of the draft's, none twice."""
+    field, what = _COMPONENTS[owner]
+    if cvids and content_type is not owner:
+        raise InvalidInput(
+            f"Invalid `{field}`: only {owner.value}s have {field}, not {content_type.value}s."
+        )
     if len(cvids) > MAX_COMPONENTS_PER_VERSION:
         raise InvalidInput(
             f"Invalid `{field}`: a version has at most {MAX_COMPONENTS_PER_VERSION} {field}."
