@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.integration.conftest import ApiClient
 from tests.integration.content_support import (
@@ -341,6 +343,65 @@ def refusals(questions: dict[str, dict[str, Any]]) -> list[Refusal]:
         ("activate_launcher", None, 400, "only launcher sessions"),
         ("complete", {"now": True}, 400, "unknown field"),
     ]
+
+
+@pytest.fixture(scope="module")
+def survey_session(local_stack: Any) -> tuple[ApiClient, dict[str, Any], dict[str, Any]]:
+    """One environment with an active session of a published survey (for property tests)."""
+    from shared.store import tenancy
+
+    environment = tenancy.create_environment("Sessions")
+    _, plain_key = tenancy.create_api_key(environment.id)
+    api = ApiClient(local_stack.url, plain_key, environment.id)
+    users(api, "u1")
+    content = author(api)
+    questions = questions_of(api, content["published_version_id"])
+    return api, start(api, content["id"], "u1"), questions
+
+
+answers = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 14),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(["Red", "Blue", "Green", "7", " ", "a\nb"]),
+    st.lists(st.sampled_from(["Red", "Blue", "Green", "Pink", ""]), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    question_type=st.sampled_from(["nps", "stars", "text", "multiline_text", "multiple_choice"]),
+    value=answers,
+    progress=st.one_of(st.floats(-1, 2), st.text(max_size=6), st.integers(-1, 2)),
+)
+def test_any_answer_or_progress_is_recorded_or_refused_with_nothing_changed(
+    survey_session: tuple[ApiClient, dict[str, Any], dict[str, Any]],
+    question_type: str,
+    value: Any,
+    progress: Any,
+) -> None:
+    api, session, questions = survey_session
+    path = f"/content_sessions/{session['id']}"
+    for action, body in (
+        ("answers", {"question_cvid": questions[question_type]["cvid"], "answer_value": value}),
+        ("progress", {"progress": progress}),
+    ):
+        before = ok(api.request("GET", path, query=[("expand", "answers")]))
+        response = step(api, session["id"], action, body)
+        assert response.status in (200, 400), (action, body, response.text)
+        after = ok(api.request("GET", path, query=[("expand", "answers")]))
+        if response.status == 400:
+            assert after == before, (action, body)
+        else:
+            assert after["last_activity_at"] >= before["last_activity_at"]
 
 
 def test_invalid_steps_are_refused_and_change_nothing(api: ApiClient) -> None:
