@@ -36,6 +36,7 @@ Decide = Callable[[Session, Callable[[], Version]], Outcome]
 def start(environment_id: str, body: StartSessionBody) -> Session:
     """A new active session, or the user's active session of this content when it runs the
     same version for the same group (a retry, or a start racing another)."""
+    stale_lock = None
     for _ in range(MAX_ATTEMPTS):
         content = get_content(environment_id, body.content_id, consistent=True)
         version_id = _version_to_run(content, body.is_preview)
@@ -52,16 +53,20 @@ def start(environment_id: str, body: StartSessionBody) -> Session:
             last_activity_at=now,
         )
         event = rules.started(session)
+        items = [_event_item(environment_id, session, event)]
         try:
-            store.start(environment_id, session, [_event_item(environment_id, session, event)])
+            store.start(environment_id, session, items, stale_lock=stale_lock)
         except store.UserMissing:
             raise Unknown(f"No user with id {body.user_id!r}.") from None
         except store.GroupMissing:
             raise Unknown(f"No group with id {body.group_id!r}.") from None
-        except store.ActiveSessionExists:
-            active = _active_session(environment_id, body.user_id, content.id)
-            if active is None:
+        except store.ActiveSessionExists as taken:
+            if taken.session_id is None:
                 continue  # it ended meanwhile: start again
+            active = store.get(environment_id, taken.session_id, consistent=True)
+            if active is None or active.status is not rules.Status.ACTIVE:
+                stale_lock = taken.session_id  # a lock left behind: take it over
+                continue
             if (active.version_id, active.group_id, active.is_preview) != (
                 version_id,
                 body.group_id,
@@ -91,13 +96,6 @@ def _version_to_run(content: Content, is_preview: bool) -> str:
             "it, or start a preview of its draft with `is_preview: true`."
         )
     return content.published_version_id
-
-
-def _active_session(environment_id: str, user_id: str, content_id: str) -> Session | None:
-    session_id = store.active_session_id(environment_id, user_id, content_id)
-    if session_id is None:
-        return None
-    return store.get(environment_id, session_id, consistent=True)
 
 
 def get(environment_id: str, session_id: str, *, consistent: bool = False) -> Session:

@@ -42,6 +42,10 @@ class GroupMissing(Exception):
 class ActiveSessionExists(Exception):
     """The user has an active session of this content (its lock is taken)."""
 
+    def __init__(self, content_id: str, session_id: str | None) -> None:
+        super().__init__(content_id)
+        self.session_id = session_id  # the lock's session (None: it went meanwhile)
+
 
 class StaleSession(Exception):
     """The session changed since it was read (another step, or it is gone)."""
@@ -161,9 +165,16 @@ def _lock_release(environment_id: str, session: Session) -> dict[str, Any]:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def start(environment_id: str, session: Session, events: list[dict[str, Any]]) -> None:
+def start(
+    environment_id: str,
+    session: Session,
+    events: list[dict[str, Any]],
+    *,
+    stale_lock: str | None = None,
+) -> None:
     """Write a new session: the user (and group) must exist and the user must have no active
-    session of this content; with it, its lock, its history item and `events`."""
+    session of this content; with it, its lock, its history item and `events`. A lock that
+    names `stale_lock` (a session found gone or finished) is taken over."""
     user_key = keys.user(environment_id, session.user_id)
     items = [dynamo.check_request(user_key, "attribute_exists(PK)")]
     if session.group_id is not None:
@@ -177,7 +188,10 @@ def start(environment_id: str, session: Session, events: list[dict[str, Any]]) -
                 "session_id": session.id,
                 "created_at": session.created_at,
             },
-            "attribute_not_exists(PK)",
+            "attribute_not_exists(PK)"
+            if stale_lock is None
+            else "attribute_not_exists(PK) OR #session_id = :stale",
+            **({} if stale_lock is None else {"stale": stale_lock}),
         ),
         dynamo.put_request(
             {
@@ -198,7 +212,8 @@ def start(environment_id: str, session: Session, events: list[dict[str, Any]]) -
         if session.group_id is not None and cancelled.failed(1):
             raise GroupMissing(session.group_id) from None
         if cancelled.failed(lock):
-            raise ActiveSessionExists(session.content_id) from None
+            holder = active_session_id(environment_id, session.user_id, session.content_id)
+            raise ActiveSessionExists(session.content_id, holder) from None
         raise StaleSession(session.id) from None
 
 

@@ -258,6 +258,21 @@ def test_parallel_starts_make_one_active_session(api: ApiClient) -> None:
     assert again["id"] != results[0][1]
 
 
+def test_a_lock_left_behind_by_a_lost_session_does_not_block_the_user(api: ApiClient) -> None:
+    from shared.store import dynamo, keys
+
+    users(api, "u1")
+    content = author(api)
+    lost = start(api, content["id"], "u1")
+    dynamo.client().delete_item(  # the session is gone, its lock is not
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.content_session(api.environment, lost["id"])),
+    )
+    fresh = start(api, content["id"], "u1")
+    assert fresh["id"] != lost["id"] and fresh["status"] == "active"
+    assert start(api, content["id"], "u1")["id"] == fresh["id"]  # and it holds the lock now
+
+
 def test_the_three_lists_page_order_and_filter(api: ApiClient) -> None:
     users(api, "u1", "u2")
     flow, checklist = author(api), author(api, "checklist", "Checklist")
