@@ -4,7 +4,7 @@ A step reads the session (strongly consistent) and its version (published versio
 in memory), applies the pure rules of `shared.domain.sessions`, and writes the outcome with its
 built-in events in one transaction conditional on the session's revision. A step that lost a
 race reads again (a few times, then a 409 the client may retry). Progress needs no read: it is
-one conditional write, and only a refusal reads the session to say why.
+one conditional write, and a refusal says why from the session DynamoDB returns with it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.clock import now_iso
 from shared.domain import sessions as rules
-from shared.domain.content import Content, Task, Version
+from shared.domain.content import Content, ContentType, Task, Version
 from shared.domain.errors import Conflict, InvalidInput, Unknown
 from shared.domain.sessions import BuiltInEvent, Outcome, Session
 from shared.http.listing import ListQuery
@@ -29,6 +29,7 @@ from shared.store import sessions as store
 from shared.store.pages import Page
 
 MAX_ATTEMPTS = 5
+CHECKLIST = ContentType.CHECKLIST
 
 Decide = Callable[[Session, Callable[[], Version]], Outcome]
 
@@ -152,7 +153,9 @@ def activate_launcher(environment_id: str, session_id: str) -> Session:
 
 def complete(environment_id: str, session_id: str) -> Session:
     def decide(session: Session, version: Callable[[], Version]) -> Outcome:
-        tasks: tuple[Task, ...] = version().tasks if session.status is rules.Status.ACTIVE else ()
+        # Only an active checklist needs its version: its tasks must all be done.
+        checking = session.status is rules.Status.ACTIVE and session.content_type is CHECKLIST
+        tasks: tuple[Task, ...] = version().tasks if checking else ()
         return rules.complete(session, tasks, now_iso())
 
     return _step(environment_id, session_id, decide)
