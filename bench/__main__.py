@@ -59,13 +59,24 @@ class CallMeter:
         pollers share the client from threads of their own)."""
         self.calls: list[str] = []
         self.capacity = 0.0
+        self.written = 0  # items the write calls wrote or checked (a transaction's every item)
+        # Transactions: their items, and the table units DynamoDB Local reported for them.
+        self.transaction_items = 0
+        self.transaction_table_units = 0.0
         self.thread = threading.get_ident() if this_thread_only else None
         client.meta.events.register("provide-client-params.dynamodb.*", self._ask_capacity)
         client.meta.events.register("after-call.dynamodb.*", self._record)
 
     def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if "ReturnConsumedCapacity" in model.input_shape.members:
-            params["ReturnConsumedCapacity"] = "TOTAL"
+            params["ReturnConsumedCapacity"] = "INDEXES"  # the total, and where it went
+        if self.thread is not None and threading.get_ident() != self.thread:
+            return
+        if model.name == "TransactWriteItems":
+            self.written += len(params["TransactItems"])
+            self.transaction_items += len(params["TransactItems"])
+        elif model.name in {"PutItem", "UpdateItem", "DeleteItem"}:
+            self.written += 1
 
     def _record(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         if self.thread is not None and threading.get_ident() != self.thread:
@@ -74,10 +85,22 @@ class CallMeter:
         consumed = parsed.get("ConsumedCapacity") or []
         for entry in consumed if isinstance(consumed, list) else [consumed]:
             self.capacity += float(entry.get("CapacityUnits", 0))
+            if model.name == "TransactWriteItems":
+                self.transaction_table_units += float(
+                    entry.get("Table", {}).get("CapacityUnits", 0)
+                )
 
     def clear(self) -> None:
         self.calls.clear()
         self.capacity = 0.0
+        self.written = 0
+        self.transaction_items = 0
+        self.transaction_table_units = 0.0
+
+    def by_dynamodb_rules(self) -> float:
+        """The capacity as DynamoDB counts a transaction's table units: 2 an item (items up to
+        1 KB), where DynamoDB Local rounds the sum of the items' sizes instead."""
+        return self.capacity - self.transaction_table_units + 2 * self.transaction_items
 
     def summary(self) -> str:
         counts = Counter(self.calls)
@@ -258,7 +281,7 @@ def bench_dynamodb_calls() -> None:
             name: Invoke(
                 importlib.import_module(f"functions.{name}.handler").lambda_handler, environment_id
             )
-            for name in ("users", "groups", "events")
+            for name in ("users", "groups", "events", "content", "content_sessions")
         }
         meter = CallMeter(dynamo.client())
         for i in range(12):
@@ -288,6 +311,70 @@ def bench_dynamodb_calls() -> None:
             status, _ = handlers[function](method, path, body=body, query=query)
             assert status == 200, (label, status)
             print(f"  {label:46s} {meter.summary()}")
+        bench_session_calls(handlers, meter)
+
+
+# The least a session step can do: the calls it cannot do without, the items they must write
+# for what the API promises (one active session per user and content; a step and its event
+# together; the reference's session lists by creation, by content and by last activity, and
+# GET /events with and without a name), and what that costs by DynamoDB's rules: 1 unit a
+# strongly consistent read (up to 4 KB); 1 a written item (up to 1 KB) and 1 an index entry
+# it writes (2 when its key changes: the entry moves); twice that inside a transaction.
+SESSION_MINIMUMS = {
+    # Read the content (its published version); write session (3 index entries), lock and
+    # flow_started (2 index entries) together.
+    "start": (2, 1 + 2 * (3 + 3 + 2), "read content; write session, lock, event"),
+    # Write the session; its last-activity entry moves, the two others are rewritten (every
+    # index holds whole items).
+    "progress": (1, 1 + 2 + 1 + 1, "write the session"),
+    # Read the session (version, state); write session (entries: 1 moved, 2 rewritten),
+    # answer and question_answered (2 entries) together.
+    "answer": (2, 1 + 2 * (3 + 4 + 2), "read session; write session, answer, event"),
+}
+
+
+def bench_session_calls(handlers: dict[str, Any], meter: CallMeter) -> None:
+    """DynamoDB calls and capacity of a session's start, progress and answer, warm (the
+    content's version already in memory, definitions written), with the minimum beside each."""
+
+    def call(function: str, method: str, path: str, body: Any = None, query: str = "") -> Any:
+        status, answer = handlers[function](method, path, body=body, query=query)
+        assert status == 200, (path, answer)
+        return answer
+
+    for user_id in ("s0", "s1"):
+        call("users", "POST", "/users", {"id": user_id})
+    content = call("content", "POST", "/content", {"name": "Tour", "type": "flow"})
+    questions = {"questions": [{"name": "Score", "type": "nps"}]}
+    call("content", "PATCH", f"/content/{content['id']}/draft", questions)
+    content = call("content", "POST", f"/content/{content['id']}/publish")
+    version = call("content", "GET", f"/content_versions/{content['published_version_id']}")
+    version = call("content", "GET", f"/content_versions/{version['id']}", query="expand=questions")
+    answer = {"question_cvid": version["questions"][0]["cvid"], "answer_value": 9}
+
+    def run(user_id: str, measured: bool) -> None:
+        session: dict[str, Any] = {}
+        for step, path, body in (
+            ("start", "/content_sessions", {"content_id": content["id"], "user_id": user_id}),
+            ("progress", "/content_sessions/{id}/progress", {"progress": 0.5}),
+            ("answer", "/content_sessions/{id}/answers", answer),
+        ):
+            meter.clear()
+            session = call("content_sessions", "POST", path.format(id=session.get("id")), body)
+            if measured:
+                calls, units, what = SESSION_MINIMUMS[step]
+                print(f"  {'session ' + step:46s} {meter.summary()}")
+                print(
+                    f"      {meter.written} items written, {meter.by_dynamodb_rules():.1f} CU by "
+                    f"DynamoDB's rules; minimum {calls} calls, {units:.1f} CU ({what})"
+                )
+
+    run("s0", measured=False)  # warm: definitions of the built-in events, the version in memory
+    print(
+        "  Sessions (DynamoDB Local counts a transaction's table units over the sum of its"
+        " items' sizes;\n  DynamoDB counts 2 an item up to 1 KB: the minimums use its rules):"
+    )
+    run("s1", measured=True)
 
 
 def main() -> None:

@@ -59,6 +59,36 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
         paths=("/segments", "/segments/{segment_id}"),
     ),
     FunctionRoute(
+        name="content",
+        handler="functions.content.handler.lambda_handler",
+        paths=(
+            "/content",
+            "/content/{content_id}",
+            "/content_versions",
+            "/content_versions/{version_id}",
+            # Extensions: authoring.
+            "/content/{content_id}/archive",
+            "/content/{content_id}/unarchive",
+            "/content/{content_id}/draft",
+            "/content/{content_id}/publish",
+        ),
+    ),
+    FunctionRoute(
+        name="content_sessions",
+        handler="functions.content_sessions.handler.lambda_handler",
+        paths=(
+            "/content_sessions",
+            "/content_sessions/{session_id}",
+            # Extensions: the session runtime.
+            "/content_sessions/{session_id}/progress",
+            "/content_sessions/{session_id}/answers",
+            "/content_sessions/{session_id}/tasks/{task_cvid}/complete",
+            "/content_sessions/{session_id}/activate_launcher",
+            "/content_sessions/{session_id}/complete",
+            "/content_sessions/{session_id}/end",
+        ),
+    ),
+    FunctionRoute(
         name="webhook_subscriptions",
         handler="functions.webhook_subscriptions.handler.lambda_handler",
         paths=(

@@ -2,8 +2,10 @@
 
 Derived from what the code calls (`shared/store`, `shared/services`) per function, not per
 module: the authorizer imports `shared.store.tenancy`, whose CLI helpers write, but the
-authorizer itself only resolves a key with one GetItem. Transactions are not used, so no
-`ConditionCheckItem`; nothing scans; nothing manages the table.
+authorizer itself only resolves a key with one GetItem. Transactions are authorized item by
+item (a Put as PutItem, a ConditionCheck as ConditionCheckItem); only the content functions
+check items they do not write (a session's user and group, an edited draft's content);
+nothing scans; nothing manages the table.
 
 A function the route table gains before it is listed here gets `READ_WRITE`, the profile of
 an ordinary API function, so a new route deploys and works; narrow it here when you know
@@ -21,6 +23,7 @@ PUT = "dynamodb:PutItem"
 UPDATE = "dynamodb:UpdateItem"
 DELETE = "dynamodb:DeleteItem"
 BATCH_WRITE = "dynamodb:BatchWriteItem"
+CONDITION_CHECK = "dynamodb:ConditionCheckItem"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,23 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     "definitions": TableAccess(table_actions=(QUERY,)),
     # Segments: single-item CRUD and a GSI1 listing.
     "segments": TableAccess(table_actions=(GET, PUT, UPDATE, DELETE), index_actions=(QUERY,)),
+    # Content: creates content with its first draft, edits drafts, publishes (transactions of
+    # PutItem and UpdateItem, a ConditionCheckItem on the content of an edited draft); reads
+    # content and versions (GetItem, BatchGetItem for expansion); lists through GSI1/GSI2.
+    # Never deletes, never queries the table itself.
+    "content": TableAccess(
+        table_actions=(GET, BATCH_GET, PUT, UPDATE, CONDITION_CHECK), index_actions=(QUERY,)
+    ),
+    # Content sessions: starts a session (a transaction: ConditionCheckItem of the user and
+    # group, PutItem of the lock, history item, session and event), steps (UpdateItem, and
+    # transactions of an UpdateItem, PutItem of answers and events, DeleteItem of the lock),
+    # deletes (DeleteItem, BatchWriteItem of answers); reads sessions, versions, locks
+    # (GetItem), answers and a user's sessions (Query), expansions (BatchGetItem, Query);
+    # lists through GSI1/GSI2/GSI3; definitions of the built-in events (UpdateItem, PutItem).
+    "content_sessions": TableAccess(
+        table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, DELETE, BATCH_WRITE, CONDITION_CHECK),
+        index_actions=(QUERY,),
+    ),
     # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
     # (PutItem, GetItem, UpdateItem for PATCH/rotation/re-arming a probe, DeleteItem), Query of
     # that partition (list, the cap's count) and of a delivery log (list, recover); UpdateItem

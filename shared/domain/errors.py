@@ -5,6 +5,11 @@ class InvalidInput(ValueError):
     """Input that breaks a rule of the API; the message names the offending field."""
 
 
+class Unknown(LookupError):
+    """An id that names nothing (a session, content, user, question...): a 404 whose message
+    says which."""
+
+
 class Conflict(Exception):
     """Too many concurrent writers changed the same object; the client may retry."""
 

@@ -40,6 +40,16 @@ MAX_EVENT_BYTES = 65_536
 MAX_SEGMENT_NAME_BYTES = 1_024
 MAX_SEGMENT_CONDITION_BYTES = 32_768
 MAX_GROUPS_PER_UPSERT = 100
+# Content (flows, checklists, launchers) and their versions, as authored through the API.
+MAX_CONTENT_NAME_BYTES = 1_024
+MAX_VERSION_DESCRIPTION_BYTES = 4_096
+MAX_COMPONENT_NAME_BYTES = 1_024  # a question's or a checklist task's name
+MAX_COMPONENTS_PER_VERSION = 100  # questions of a flow version, tasks of a checklist version
+MAX_CHOICES = 50  # options of a multiple_choice question
+MAX_CHOICE_BYTES = 1_024
+# A text answer is stored twice (the answer, the `question_answered` event) and an answer of
+# every question comes with a session's `answers`: 100 of them fit a response many times over.
+MAX_ANSWER_BYTES = 8_192
 MAX_BODY_BYTES = 262_144
 MAX_QUERY_VALUE_LENGTH = 2_048
 MAX_LIST_FILTER_VALUES = 100
@@ -133,6 +143,32 @@ LIMITS: tuple[Limit, ...] = (
         f"{MAX_SEGMENT_CONDITION_BYTES:,} bytes as JSON (UTF-8)",
         "stored whole as text",
     ),
+    Limit("content `name`", f"1 to {MAX_CONTENT_NAME_BYTES:,} bytes (UTF-8)", "stored whole"),
+    Limit(
+        "content version `description`",
+        f"0 to {MAX_VERSION_DESCRIPTION_BYTES:,} bytes (UTF-8)",
+        "stored whole",
+    ),
+    Limit(
+        "question or checklist task `name`",
+        f"1 to {MAX_COMPONENT_NAME_BYTES:,} bytes (UTF-8)",
+        "stored in its version",
+    ),
+    Limit(
+        "questions of a flow version, tasks of a checklist version",
+        f"{MAX_COMPONENTS_PER_VERSION}",
+        "a version is one item, read whole by every session step",
+    ),
+    Limit(
+        "`choices` of a multiple_choice question",
+        f"1 to {MAX_CHOICES}, distinct, each 1 to {MAX_CHOICE_BYTES:,} bytes (UTF-8)",
+        "stored in its version; a list answer is checked against them",
+    ),
+    Limit(
+        "a text or multiline_text answer",
+        f"1 to {MAX_ANSWER_BYTES:,} bytes (UTF-8); a `text` answer is one line",
+        "stored in the answer and in its `question_answered` event",
+    ),
     Limit(
         "`groups` or `memberships` in one user upsert",
         f"{MAX_GROUPS_PER_UPSERT}",
@@ -212,6 +248,17 @@ def check_string(value: str, field: str) -> None:
         raise InvalidInput(f"Invalid `{field}`: not valid Unicode text.")
     if utf8_size(value) > MAX_STRING_BYTES:
         raise InvalidInput(f"Invalid `{field}`: at most {MAX_STRING_BYTES:,} bytes (UTF-8).")
+
+
+def check_text(value: str, field: str, max_bytes: int, *, allow_empty: bool = False) -> str:
+    """Text stored whole (names, descriptions, answers): valid Unicode within `max_bytes`."""
+    if not is_unicode(value):
+        raise InvalidInput(f"Invalid `{field}`: not valid Unicode text.")
+    if not value and not allow_empty:
+        raise InvalidInput(f"Invalid `{field}`: must not be empty.")
+    if utf8_size(value) > max_bytes:
+        raise InvalidInput(f"Invalid `{field}`: at most {max_bytes:,} bytes (UTF-8).")
+    return value
 
 
 def check_email(value: str, field: str) -> None:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from shared.domain import limits
-from shared.domain.errors import Conflict, InvalidInput, Unavailable
+from shared.domain.errors import Conflict, InvalidInput, Unavailable, Unknown
 from shared.http import conventions
 from shared.http.errors import ApiError, BadRequest, envelope
 from shared.http.listing import QueryParams
@@ -33,6 +33,9 @@ def create_app() -> APIGatewayRestResolver:
 
     def _invalid_input(error: InvalidInput) -> Response[Any]:
         return error_response(app, 400, "invalid_request", str(error))
+
+    def _unknown(error: Unknown) -> Response[Any]:
+        return error_response(app, 404, "not_found", str(error))
 
     def _conflict(_: Conflict) -> Response[Any]:
         message = "Too many concurrent updates to this object; retry the request."
@@ -63,6 +66,7 @@ def create_app() -> APIGatewayRestResolver:
 
     app.exception_handler(ApiError)(_api_error)
     app.exception_handler(InvalidInput)(_invalid_input)
+    app.exception_handler(Unknown)(_unknown)
     app.exception_handler(Conflict)(_conflict)
     app.exception_handler(Unavailable)(_unavailable)
     app.exception_handler(NotFoundError)(_not_found)
@@ -104,6 +108,11 @@ def query_params(app: APIGatewayRestResolver) -> QueryParams:
 
 def json_body(app: APIGatewayRestResolver) -> Any:
     return conventions.parse_json_body(app.current_event.body)
+
+
+def optional_json_body(app: APIGatewayRestResolver) -> Any:
+    """The JSON body of a request that may have none (an action): `{}` without one."""
+    return json_body(app) if app.current_event.body else {}
 
 
 def _check_conventions(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]) -> Any:

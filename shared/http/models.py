@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from shared.domain import limits
+from shared.domain.content import ContentType, DraftEdit, QuestionDraft, QuestionType, TaskDraft
 from shared.domain.limits import MAX_GROUPS_PER_UPSERT
 
 
@@ -106,6 +107,81 @@ class SegmentBody(Body):
 class SegmentPatchBody(Body):
     name: SegmentName | None = None
     condition: dict[str, Any] | None = None
+
+
+# Content (an extension: authoring). Sizes are checked by the content rules, whose messages
+# name the field and the limit.
+
+
+class ContentBody(Body):
+    name: StrictStr
+    type: ContentType
+
+
+class ContentPatchBody(Body):
+    name: StrictStr | None = None
+    type: ContentType | None = None  # fixed at creation: only the same type is accepted
+
+
+class QuestionBody(Body):
+    cvid: StrictStr | None = None
+    name: StrictStr
+    type: QuestionType
+    choices: list[StrictStr] | None = None
+
+
+class TaskBody(Body):
+    cvid: StrictStr | None = None
+    name: StrictStr
+
+
+class DraftBody(Body):
+    """An edit of the draft: each field given replaces the draft's (`description: null`
+    clears it; `questions` and `tasks` list every question or task, in order)."""
+
+    description: StrictStr | None = None
+    questions: list[QuestionBody] | None = None
+    tasks: list[TaskBody] | None = None
+
+    def edit(self) -> DraftEdit:
+        given = self.model_fields_set
+        return DraftEdit(
+            **({"description": self.description} if "description" in given else {}),
+            questions=None
+            if self.questions is None
+            else tuple(
+                QuestionDraft(
+                    q.name, q.type, q.cvid, tuple(q.choices) if q.choices is not None else None
+                )
+                for q in self.questions
+            ),
+            tasks=None
+            if self.tasks is None
+            else tuple(TaskDraft(t.name, t.cvid) for t in self.tasks),
+        )
+
+
+class PublishBody(Body):
+    description: StrictStr | None = None
+
+
+# Content sessions (an extension: the session runtime).
+
+
+class StartSessionBody(Body):
+    content_id: ObjectId
+    user_id: ObjectId
+    group_id: ObjectId | None = None
+    is_preview: StrictBool = False
+
+
+class ProgressBody(Body):
+    progress: Any  # a number or decimal string; the session rules say what is accepted
+
+
+class AnswerBody(Body):
+    question_cvid: StrictStr
+    answer_value: Any  # checked against the question by the session rules
 
 
 # Webhook subscriptions: a rotation's grace period, one day by default, at most a week.

@@ -1,6 +1,7 @@
 """Deletes, and the cascades behind them.
 
-A delete removes the object and its memberships at once (so no expansion shows them), then
+A delete removes the object and its memberships at once (so no expansion shows them), and a
+user's content session locks (so the same id made again can start sessions at once), then
 records a purge job. The job's stream record starts the cascade function, which removes the
 rest (events, sessions: possibly tens of thousands of items) in batches, outside the API's
 time limit. Only items created before the delete are purged, so an object re-created at once
@@ -13,8 +14,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.store import groups, memberships, purges, users
+from shared.store import groups, memberships, purges, sessions, users
 from shared.store.attributed import Record
+from shared.store.parallel import run_all
 from shared.store.purges import PurgeJob
 
 # Time one page (up to 1 MB, a few thousand keys) takes to delete, with room to spare.
@@ -26,7 +28,14 @@ purge_job_from_image = purges.job_from_image
 
 def delete_user(environment_id: str, user_id: str) -> None:
     users.delete(environment_id, user_id)
-    memberships.delete_records(environment_id, memberships.of_user(environment_id, user_id))
+    run_all(
+        [
+            lambda: memberships.delete_records(
+                environment_id, memberships.of_user(environment_id, user_id)
+            ),
+            lambda: sessions.release_locks(environment_id, user_id),
+        ]
+    )
     purges.record(environment_id, "user", user_id)
 
 

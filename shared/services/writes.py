@@ -113,27 +113,33 @@ def track_event(environment_id: str, body: TrackEventBody) -> Event:
         attributes=values,
         time=_event_time(body.time),
     )
-    try:
-        definitions.record_event(environment_id, body.name)
-    except Exception:
-        logger.exception("Could not record an event definition; the event is stored")
-    _record_definitions(environment_id, "event", changes, event_name=body.name)
+    record_event_definitions(environment_id, body.name, _types(changes))
     return event
 
 
-def _record_definitions(
-    environment_id: str,
-    scope: str,
-    changes: list[AttributeChange],
-    event_name: str | None = None,
-) -> None:
+def record_event_definitions(environment_id: str, name: str, types: dict[str, str]) -> None:
+    """The definitions of a tracked event and its attributes (name -> data type): a by-product,
+    logged when it fails (the event is stored; the next event of that name tries again)."""
+    try:
+        definitions.record_event(environment_id, name)
+    except Exception:
+        logger.exception("Could not record an event definition; the event is stored")
+    if not types:
+        return
+    try:
+        definitions.record_attributes(environment_id, "event", types, event_name=name)
+    except Exception:
+        logger.exception("Could not record attribute definitions; the data is stored")
+
+
+def _record_definitions(environment_id: str, scope: str, changes: list[AttributeChange]) -> None:
     """Definitions are a by-product: the data is already stored, so a failure here is logged
     and the request still succeeds (the next write of that name tries again)."""
     types = _types(changes)
     if not types:
         return
     try:
-        definitions.record_attributes(environment_id, scope, types, event_name=event_name)
+        definitions.record_attributes(environment_id, scope, types)
     except Exception:
         logger.exception("Could not record attribute definitions; the data is stored")
 

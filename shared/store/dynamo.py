@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +22,7 @@ _deserializer = TypeDeserializer()
 logger = Logger()
 
 Item = dict[str, Any]
+_NAME = re.compile(r"#\w+")
 
 
 # Refusals a checked write can still meet when another write to the same item lands between
@@ -139,6 +141,97 @@ def _from_decimals(value: Any) -> Any:
 def is_conditional_failure(error: Exception) -> bool:
     code = getattr(error, "response", {}).get("Error", {}).get("Code")
     return code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled a transaction: nothing of it was written. `reasons` holds one code
+    per item, in order ("None", "ConditionalCheckFailed", "TransactionConflict"...)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons) or "cancelled")
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        """Whether item `index`'s condition failed."""
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    @property
+    def conflict(self) -> bool:
+        """Another transaction or write held an item: the same transaction may succeed again."""
+        return not any(r == "ConditionalCheckFailed" for r in self.reasons)
+
+
+def transact_write(items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems (all or nothing); a cancellation raises TransactionCancelled."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = error.response.get("CancellationReasons") or []
+        raise TransactionCancelled([str(r.get("Code") or "None") for r in reasons]) from None
+
+
+def put_request(item: Item, condition: str | None = None, **values: Any) -> dict[str, Any]:
+    """A transaction's Put of `item`, optionally conditional (`:name` values as keywords)."""
+    request: dict[str, Any] = {"TableName": table_name(), "Item": to_item(item)}
+    _condition(request, condition, values)
+    return {"Put": request}
+
+
+def delete_request(key: Item, condition: str | None = None, **values: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": table_name(), "Key": to_item(key)}
+    _condition(request, condition, values)
+    return {"Delete": request}
+
+
+def check_request(key: Item, condition: str, **values: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": table_name(), "Key": to_item(key)}
+    _condition(request, condition, values)
+    return {"ConditionCheck": request}
+
+
+def update_request(
+    key: Item, changes: Item, condition: str | None = None, **values: Any
+) -> dict[str, Any]:
+    """A transaction's Update setting `changes` (None values are removed)."""
+    sets = [f"#{k} = :{k}" for k, v in changes.items() if v is not None]
+    removals = [f"#{k}" for k, v in changes.items() if v is None]
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removals) if removals else "",
+        )
+        if part
+    )
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": to_item(key),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": {f"#{k}": k for k in changes},
+    }
+    set_values = {f":{k}": v for k, v in changes.items() if v is not None}
+    if set_values:
+        request["ExpressionAttributeValues"] = to_item(set_values)
+    _condition(request, condition, values)
+    return {"Update": request}
+
+
+def _condition(request: dict[str, Any], condition: str | None, values: dict[str, Any]) -> None:
+    """Condition placeholders are `:name` for values and `#name` for attribute names."""
+    if condition is None:
+        return
+    request["ConditionExpression"] = condition
+    if values:
+        request.setdefault("ExpressionAttributeValues", {}).update(
+            to_item({f":{k}": v for k, v in values.items()})
+        )
+    names = {part for part in _NAME.findall(condition)}
+    if names:
+        request.setdefault("ExpressionAttributeNames", {}).update({n: n[1:] for n in names})
 
 
 def update_existing(

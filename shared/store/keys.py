@@ -158,6 +158,106 @@ def segments_listing(environment_id: str) -> str:
     return f"E#{environment_id}#SEGMENTS"
 
 
+# --- content, versions, content sessions -----------------------------------------------------
+
+
+def content(environment_id: str, content_id: str) -> dict[str, str]:
+    return {"PK": f"E#{environment_id}#C#{content_id}", "SK": "C"}
+
+
+def content_listing(environment_id: str) -> str:
+    """GSI1 partition holding an environment's content, sorted by creation."""
+    return f"E#{environment_id}#CONTENT"
+
+
+def content_by_type_listing(environment_id: str, content_type: str) -> str:
+    """GSI2 partition holding an environment's content of one type, sorted by creation."""
+    return f"E#{environment_id}#CONTENT#{content_type}"
+
+
+def content_version(environment_id: str, version_id: str) -> dict[str, str]:
+    """Versions have partitions of their own, so any version (a session's, a content's draft
+    or published one) is one GetItem away, and a page's are one BatchGetItem."""
+    return {"PK": f"E#{environment_id}#CV#{version_id}", "SK": "CV"}
+
+
+def content_versions_listing(environment_id: str, content_id: str) -> str:
+    """GSI1 partition holding one content's versions, sorted by number."""
+    return f"E#{environment_id}#C#{content_id}#VERSIONS"
+
+
+def version_number_order(number: int) -> str:
+    """A version's GSI1SK: fixed-width, so the text order is the number order."""
+    return f"{number:08d}"
+
+
+def content_session(environment_id: str, session_id: str) -> dict[str, str]:
+    """Sessions have partitions of their own, so every step finds its session by id alone
+    with a strongly consistent read."""
+    return {"PK": f"E#{environment_id}#CS#{session_id}", "SK": "CS"}
+
+
+def sessions_listing(environment_id: str) -> str:
+    """GSI1 partition holding an environment's sessions; the sort key is the session id,
+    which is time-ordered (so also the creation order)."""
+    return f"E#{environment_id}#SESSIONS"
+
+
+def sessions_by_activity_listing(environment_id: str) -> str:
+    """GSI2 partition holding an environment's sessions by last activity."""
+    return f"E#{environment_id}#SESSIONS#ACTIVITY"
+
+
+def activity_order(last_activity_at: str, session_id: str) -> str:
+    return f"{last_activity_at}#{session_id}"
+
+
+def session_id_of_activity_order(sort: str) -> str:
+    return sort.rsplit("#", 1)[1]  # timestamps hold no '#'
+
+
+def content_sessions_listing(environment_id: str, content_id: str) -> str:
+    """GSI3 partition holding one content's sessions, sorted by session id (creation)."""
+    return f"E#{environment_id}#C#{content_id}#SESSIONS"
+
+
+# A user's partition holds its "flow history": an item per session (the user's sessions in
+# creation order, and what the cascade follows to delete them with the user), the answers
+# of its sessions, and one lock per content it has an active session of.
+USER_SESSION_PREFIX = "CS#"
+SESSION_LOCK_PREFIX = "CL#"
+SESSION_ANSWER_PREFIX = "CSA#"  # does not start with "CS#": a user's sessions stay apart
+
+
+def user_session(environment_id: str, user_id: str, session_id: str) -> dict[str, str]:
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{USER_SESSION_PREFIX}{session_id}"}
+
+
+def session_id_of_user_session(sort: str) -> str | None:
+    """The session a user's partition item stands for, if it is one (`user_session`)."""
+    return sort.removeprefix(USER_SESSION_PREFIX) if sort.startswith(USER_SESSION_PREFIX) else None
+
+
+def session_lock(environment_id: str, user_id: str, content_id: str) -> dict[str, str]:
+    """Exists while the user has an active session of the content: the one-active rule is a
+    conditional write of this item."""
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{SESSION_LOCK_PREFIX}{content_id}"}
+
+
+def session_answers_prefix(session_id: str) -> str:
+    return f"{SESSION_ANSWER_PREFIX}{session_id}#"
+
+
+def session_answer(
+    environment_id: str, user_id: str, session_id: str, question_cvid: str
+) -> dict[str, str]:
+    """One answer per question: a later answer replaces it."""
+    return {
+        "PK": user(environment_id, user_id)["PK"],
+        "SK": f"{session_answers_prefix(session_id)}{question_cvid}",
+    }
+
+
 PURGE_JOB_PREFIX = "PURGE#"
 
 

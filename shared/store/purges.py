@@ -58,7 +58,8 @@ def job_from_image(image: dict[str, Any]) -> PurgeJob | None:
 
 def leftovers(job: PurgeJob) -> Iterator[list[dict[str, str]]]:
     """Keys of the items the object left behind (created before its delete), a Query page
-    at a time: a user's partition; a group's partition, its events and its memberships."""
+    at a time: a user's partition, and the content sessions its history items name; a
+    group's partition, its events and its memberships."""
     env, object_id = job.environment_id, job.object_id
     sources: list[tuple[str | None, str]]  # (index, partition)
     if job.kind == "user":
@@ -77,7 +78,13 @@ def leftovers(job: PurgeJob) -> Iterator[list[dict[str, str]]]:
             filter_values={":deleted_at": job.deleted_at},
         )
         for page in pages:
-            yield [{"PK": item["PK"], "SK": item["SK"]} for item in page]
+            sessions = [
+                keys.content_session(env, session_id)
+                for item in page
+                if job.kind == "user"
+                and (session_id := keys.session_id_of_user_session(item["SK"]))
+            ]
+            yield [{"PK": item["PK"], "SK": item["SK"]} for item in page] + sessions
 
 
 def delete(item_keys: list[dict[str, str]]) -> None:

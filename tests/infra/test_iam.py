@@ -67,6 +67,31 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
         },
         "index": {"dynamodb:Query"},
     },
+    # Transactions with conditions on items they do not write (ConditionCheckItem); content
+    # never deletes nor queries the table, sessions do both (answers, a user's sessions).
+    "content": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
+    "content_sessions": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
     "webhook_subscriptions": {
         "table": {
             "dynamodb:GetItem",

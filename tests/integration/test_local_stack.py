@@ -227,14 +227,22 @@ def test_without_java_it_falls_back_to_moto_or_says_what_is_missing() -> None:
 
 
 def _children(pid: int) -> set[tuple[int, str]]:
-    """(pid, start time) of a process's children, from /proc."""
+    """(pid, start time) of a process's children, from every process's parent in /proc.
+
+    Not from /proc/<pid>/task/*/children: that lists a child under the thread that started
+    it, and with threads coming and going (the local stack's pollers and servers) a child can
+    move between threads while they are read.
+    """
     found: set[tuple[int, str]] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            children = (task / "children").read_text().split()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue  # a thread that just ended
-        found.update((int(child), _start_time(int(child))) for child in children)
+            continue  # a process that just ended
+        if int(fields[1]) == pid:
+            found.add((int(entry.name), fields[19]))
     return found
 
 
