@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 
+from shared.observability import API_REQUEST_ID, observed, tag_environment
 from shared.store import tenancy
 
 BEARER = "bearer "
@@ -26,10 +27,12 @@ def bearer_token(authorization: str | None) -> str | None:
     return token or None
 
 
+@observed(correlation_id_path=API_REQUEST_ID)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     token = bearer_token(request.headers.get("authorization"))
     environment_id = tenancy.resolve_api_key(token) if token else None
+    tag_environment(environment_id)
 
     if environment_id is None:
         code, message = (

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.content import Content
-from shared.http.app import create_app, environment_id, json_body, optional_json_body, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    optional_json_body,
+    query_params,
+)
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import Body, ContentBody, ContentPatchBody, DraftBody, PublishBody
@@ -126,5 +131,4 @@ def list_versions() -> dict[str, Any]:
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.errors import InvalidInput
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, query_params
+from shared.http.app import create_app, environment_id, lambda_handler_for, query_params
 from shared.http.listing import ListQuery, ListSpec, list_object, parse_list_query
 from shared.store import definitions
 
@@ -101,5 +99,4 @@ def list_event_definitions() -> dict[str, Any]:
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.attributes import validate_name
 from shared.domain.objects import event_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import TrackEventBody
@@ -60,5 +58,4 @@ def list_events() -> dict[str, Any]:
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.clock import format_timestamp
 from shared.domain.objects import deleted_object
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -311,5 +309,4 @@ def _timestamp(text: str, name: str) -> str:
     return format_timestamp(moment)
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -115,7 +115,6 @@ ACCESS_LOG_FIELDS = {
     "authorizerLatency": "$context.authorizer.latency",
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
-    "xrayTraceId": "$context.xrayTraceId",
 }
 
 
@@ -169,7 +168,8 @@ class ApiConstruct(Construct):
                 stage_name=stage,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
-                tracing_enabled=True,
+                # No X-Ray: see infra/constructs/python_function.py.
+                tracing_enabled=False,
                 metrics_enabled=True,
                 # Errors only, and never request/response bodies (data trace would log keys).
                 logging_level=apigw.MethodLoggingLevel.ERROR,

@@ -39,10 +39,11 @@ from constructs import Construct
 
 from functions.webhook_dispatch.handler import DISPATCH_FILTER
 from infra.constructs.access import access_for
-from infra.constructs.consumers import encrypted_queue, stream_source
+from infra.constructs.consumers import consume_stream, encrypted_queue, stream_source
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
+from shared.settings import METRICS_NAMESPACE, Variables
 
 WEBHOOK_DISPATCH = FunctionRoute(
     name="webhook_dispatch", handler="functions.webhook_dispatch.handler.lambda_handler", paths=()
@@ -54,14 +55,13 @@ WEBHOOK_PROBE = FunctionRoute(
     name="webhook_probe", handler="functions.webhook_probe.handler.lambda_handler", paths=()
 )
 
-# Environment variables read by shared/settings.py.
-QUEUE_URL_VARIABLE = "WEBHOOK_QUEUE_URL"
-DEAD_LETTER_QUEUE_URL_VARIABLE = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
-BODIES_BUCKET_VARIABLE = "WEBHOOK_BODIES_BUCKET"
+# Environment variables read by shared/settings.py, by the names it defines.
+QUEUE_URL_VARIABLE = Variables.WEBHOOK_QUEUE_URL
+DEAD_LETTER_QUEUE_URL_VARIABLE = Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL
+BODIES_BUCKET_VARIABLE = Variables.WEBHOOK_BODIES_BUCKET
+SECRETS_KEY_VARIABLE = Variables.WEBHOOK_SECRETS_KEY
 # Where shared/webhooks/bodies.py writes: the only prefix any function may touch.
 BODIES_PREFIX = "notifications/"
-# Read by shared/settings.py too, but for tests and local development only: never deployed.
-LOCAL_ONLY_VARIABLES = ("WEBHOOK_BACKOFF_SCALE", "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK")
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,18 @@ class DeliveryOutcomes:
     tests/infra/test_webhooks.py runs the handler to check these against what it emits.
     """
 
-    namespace: str = "Waymark"
+    namespace: str = METRICS_NAMESPACE
     service: str = WEBHOOK_DELIVERY.name
     succeeded: str = "DeliverySucceeded"
-    # A failed attempt (retried later) and a message given up on (parked) both count against.
+    # A failed attempt (retried later) and a message given up on (parked).
     failed: tuple[str, ...] = ("DeliveryFailed", "DeliveryDead")
     # No attempt on the shared path (deleted or disabled subscriptions), or a notification
     # moved to a failing receiver's backlog.
     graphed: tuple[str, ...] = ("DeliverySkipped", "DeliveryBacklogged")
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.succeeded, *self.failed, *self.graphed)
 
 
 DELIVERY_OUTCOMES = DeliveryOutcomes()
@@ -216,7 +220,7 @@ class WebhooksConstruct(Construct):
             retry_attempts=settings.dispatch_retry_attempts,
             max_record_age=settings.dispatch_max_record_age,
         )
-        self.dispatch.function.add_event_source(self.dispatch_source)
+        consume_stream(self.dispatch.function, self.dispatch_source)
 
         # Delivery.
         self.delivery = PythonFunction(

@@ -35,6 +35,7 @@ from infra.local.server import (
     raise_interrupt,
 )
 from infra.local.stream_poller import StreamHandler, StreamPoller
+from shared.settings import METRICS_NAMESPACE, Variables
 
 log = logging.getLogger("waymark.local")
 
@@ -178,18 +179,19 @@ class LocalStack:
         return self
 
     def configure_environment(self) -> None:
-        os.environ["TABLE_NAME"] = self.table_name
-        os.environ["DYNAMODB_ENDPOINT_URL"] = self.dynamodb.endpoint_url
+        os.environ[Variables.TABLE_NAME] = self.table_name
+        os.environ[Variables.DYNAMODB_ENDPOINT_URL] = self.dynamodb.endpoint_url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", REGION)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-        os.environ["SQS_ENDPOINT_URL"] = self.aws.sqs_endpoint_url
-        os.environ["S3_ENDPOINT_URL"] = self.aws.endpoint_url
-        os.environ["WEBHOOK_QUEUE_URL"] = self.aws.queue_url
-        os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.aws.dead_letter_queue_url
-        os.environ["WEBHOOK_BODIES_BUCKET"] = self.aws.bodies_bucket
-        os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
+        os.environ[Variables.SQS_ENDPOINT_URL] = self.aws.sqs_endpoint_url
+        os.environ[Variables.S3_ENDPOINT_URL] = self.aws.endpoint_url
+        os.environ[Variables.WEBHOOK_QUEUE_URL] = self.aws.queue_url
+        os.environ[Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL] = self.aws.dead_letter_queue_url
+        os.environ[Variables.WEBHOOK_BODIES_BUCKET] = self.aws.bodies_bucket
+        os.environ[Variables.WEBHOOKS_ALLOW_LOOPBACK] = "1"
+        os.environ.setdefault(Variables.METRICS_NAMESPACE, METRICS_NAMESPACE)
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo

@@ -10,18 +10,19 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain import limits
 from shared.domain.errors import Conflict, InvalidInput, Unavailable, Unknown
 from shared.http import conventions
 from shared.http.errors import ApiError, BadRequest, envelope
 from shared.http.listing import QueryParams
+from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
 
-logger = Logger()
 RETRY_AFTER_SECONDS = 5
+ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -74,6 +75,16 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
+def lambda_handler_for(app: APIGatewayRestResolver) -> ApiHandler:
+    """The function's Lambda handler: the resolver, with logs carrying the request id."""
+
+    @observed(correlation_id_path=API_REQUEST_ID)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
 def error_response(
     app: APIGatewayRestResolver,
     status: int,
@@ -117,6 +128,7 @@ def optional_json_body(app: APIGatewayRestResolver) -> Any:
 
 def _check_conventions(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]) -> Any:
     event = app.current_event
+    tag_environment(event.request_context.authorizer.get_context().get("environment_id"))
     conventions.check_version(_header(app, conventions.VERSION_HEADER))
     conventions.check_accept(_header(app, "accept"))
     conventions.check_content_type(_header(app, "content-type"), event.body)

@@ -9,17 +9,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared import aws
 from shared.domain.errors import InvalidInput
 from shared.domain.limits import storable_decimal
+from shared.observability import logger
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-logger = Logger()
 
 Item = dict[str, Any]
 _NAME = re.compile(r"#\w+")
