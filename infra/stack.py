@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Tags
 from constructs import Construct
 
 from infra.constructs.api import ApiConstruct
@@ -102,6 +102,11 @@ class WaymarkStack(Stack):
             ],
             removal_policy=removal_policy,
         )
+
+        # The CLI reads it (`waymark --stack`), with the API's outputs.
+        CfnOutput(
+            self, "TableName", value=self.table.table.table_name, description="DynamoDB table"
+        ).override_logical_id("TableName")
 
         Tags.of(self).add("project", "waymark")
         Tags.of(self).add("stage", stage)

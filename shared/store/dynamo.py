@@ -240,19 +240,25 @@ def update_existing(
     now is, or None when there is no such item (nothing is created)."""
     from botocore.exceptions import ClientError
 
-    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+    if not changes and not removals:
+        raise ValueError("update_existing needs something to set or remove")
+    clauses = []
+    if changes:
+        clauses.append("SET " + ", ".join(f"#{k} = :{k}" for k in changes))
     if removals:
-        expression += " REMOVE " + ", ".join(f"#{k}" for k in removals)
+        clauses.append("REMOVE " + ", ".join(f"#{k}" for k in removals))
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": to_item(key),
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": {f"#{k}": k for k in (*changes, *removals)},
+        "ConditionExpression": "attribute_exists(PK)",
+        "ReturnValues": "ALL_NEW",
+    }
+    if changes:
+        arguments["ExpressionAttributeValues"] = to_item({f":{k}": v for k, v in changes.items()})
     try:
-        result = client().update_item(
-            TableName=table_name(),
-            Key=to_item(key),
-            UpdateExpression=expression,
-            ExpressionAttributeNames={f"#{k}": k for k in (*changes, *removals)},
-            ExpressionAttributeValues=to_item({f":{k}": v for k, v in changes.items()}),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_NEW",
-        )
+        result = client().update_item(**arguments)
     except ClientError as error:
         if is_conditional_failure(error):
             return None

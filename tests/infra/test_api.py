@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.constructs.api import GATEWAY_ERRORS, path_parameters
+from infra.constructs.api import path_parameters
+from infra.gateway import GATEWAY_ANSWERS
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from shared.domain.rate_limits import DEFAULT_LIMITS
 from tests.infra.conftest import Synthesized
 
 ROUTE_PATHS = [(route, path) for route in API_FUNCTIONS for path in route.paths]
@@ -54,6 +57,8 @@ def test_route_path_proxies_to_its_function_behind_the_authorizer(
     (authorizer_id,) = dev.resources("AWS::ApiGateway::Authorizer")
     assert method["AuthorizationType"] == "CUSTOM"
     assert method["AuthorizerId"] == {"Ref": authorizer_id}
+    # The environment's usage-plan key, named by the authorizer: per-environment limits.
+    assert method["ApiKeyRequired"] is True
     integration = method["Integration"]
     assert integration["Type"] == "AWS_PROXY"
     assert integration["IntegrationHttpMethod"] == "POST"
@@ -93,18 +98,17 @@ def test_one_invoke_permission_per_function(dev: Synthesized) -> None:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
 
 
-@pytest.mark.parametrize(
-    "error", GATEWAY_ERRORS, ids=lambda error: error.response_type.response_type
-)
+@pytest.mark.parametrize("error", GATEWAY_ANSWERS, ids=lambda error: error.response_type)
 def test_gateway_response_renders_the_error_envelope(dev: Synthesized, error: Any) -> None:
     (response,) = [
         r["Properties"]
         for r in dev.resources("AWS::ApiGateway::GatewayResponse").values()
-        if r["Properties"]["ResponseType"] == error.response_type.response_type
+        if r["Properties"]["ResponseType"] == error.response_type
     ]
-    assert response.get("StatusCode") == error.status
+    assert response.get("StatusCode") == (str(error.status) if error.status else None)
     assert response["ResponseParameters"] == {
-        "gatewayresponse.header.Content-Type": "'application/json'"
+        "gatewayresponse.header.Content-Type": "'application/json'",
+        **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in error.headers.items()},
     }
     # $context.error.messageString is a quoted string at run time: stand in a literal for it.
     body = response["ResponseTemplates"]["application/json"].replace(
@@ -123,9 +127,27 @@ EXPECTED_ERRORS = {
     "ACCESS_DENIED": ("401", "$context.authorizer.error_code"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
     "THROTTLED": ("429", "rate_limited"),
+    "QUOTA_EXCEEDED": ("429", "rate_limited"),
+    "INVALID_API_KEY": ("403", "forbidden"),
     "DEFAULT_4XX": (None, "invalid_request"),
     "DEFAULT_5XX": (None, "internal_error"),
 }
+
+
+def test_throttled_answers_say_when_to_retry(dev: Synthesized) -> None:
+    for response_type in ("THROTTLED", "QUOTA_EXCEEDED"):
+        (response,) = [
+            r["Properties"]
+            for r in dev.resources("AWS::ApiGateway::GatewayResponse").values()
+            if r["Properties"]["ResponseType"] == response_type
+        ]
+        retry_after = response["ResponseParameters"]["gatewayresponse.header.Retry-After"]
+        assert re.fullmatch(r"'[1-9][0-9]*'", retry_after), (response_type, retry_after)
+
+
+def test_the_authorizer_names_the_usage_plan_key(dev: Synthesized) -> None:
+    (api,) = dev.resources("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
 
 
 @pytest.mark.parametrize("response_type", sorted(EXPECTED_ERRORS))
@@ -180,7 +202,8 @@ def test_stage_logs_and_throttles_without_tracing(dev: Synthesized) -> None:
     assert settings["ResourcePath"] == "/*"
     assert settings["LoggingLevel"] in {"ERROR", "INFO"}
     assert settings["DataTraceEnabled"] is False
-    assert settings["ThrottlingRateLimit"] > 0
+    # The stage-wide ceiling stands above any one environment's default limits.
+    assert settings["ThrottlingRateLimit"] > DEFAULT_LIMITS.rate
     assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
 
 
