@@ -19,6 +19,11 @@
   crash loops (a message that kills the function before its outcome is recorded): the
   receive count that moves a message there is far above what the backoff schedule reaches.
 - The webhook_subscriptions API function enqueues tests, resends and recoveries.
+- Secrets are sealed under a KMS key of the stack's (shared/webhooks/sealing.py: envelope
+  encryption): the API function may only generate data keys (it seals new secrets), the
+  delivery and probe functions may only decrypt them (they sign). Neither the table, its
+  stream nor its backups hold a secret in clear. The key is kept when a production stack is
+  deleted: without it, its table's secrets never open again.
 
 Receivers are on the public internet: no VPC (the code refuses private and metadata
 addresses itself, shared/webhooks/addresses.py).
@@ -32,6 +37,7 @@ from aws_cdk import Acknowledgment, CfnElement, Duration, RemovalPolicy, Stack, 
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -186,11 +192,20 @@ class WebhooksConstruct(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.secrets_key = kms.Key(
+            self,
+            "SecretsKey",
+            description="Waymark: seals webhook signing secrets (envelope encryption)",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
         bodies_environment = {BODIES_BUCKET_VARIABLE: self.bodies.bucket_name}
-        # Delivery and the probe both deliver: the queue, where they park, and the bodies.
+        # Delivery and the probe both deliver: the queue, where they park, and the bodies;
+        # they sign, so they open secrets.
         delivering_environment = {
             QUEUE_URL_VARIABLE: self.queue.queue_url,
             DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
+            SECRETS_KEY_VARIABLE: self.secrets_key.key_arn,
             **bodies_environment,
         }
 
@@ -236,6 +251,7 @@ class WebhooksConstruct(Construct):
         )
         table.grant(self.delivery.role, access_for(WEBHOOK_DELIVERY.name))
         self._grant_bodies(self.delivery.role, "s3:GetObject")
+        self.secrets_key.grant(self.delivery.role, "kms:Decrypt")
         # The event source mapping grants what it needs on the queue (ReceiveMessage,
         # DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl); the code's
         # own postponement is ChangeMessageVisibility, already among them.
@@ -264,6 +280,7 @@ class WebhooksConstruct(Construct):
         self._grant(self.probe.role, [SEND], self.queue)
         self._grant(self.probe.role, [SEND], self.dead_letter_queue)
         self._grant_bodies(self.probe.role, "s3:GetObject")
+        self.secrets_key.grant(self.probe.role, "kms:Decrypt")
         self.probe_schedule = events.Rule(
             self,
             "ProbeSchedule",
@@ -277,6 +294,11 @@ class WebhooksConstruct(Construct):
         subscriptions_function.function.add_environment(
             BODIES_BUCKET_VARIABLE, self.bodies.bucket_name
         )
+        # New and rotated secrets are sealed under a fresh data key; the API never decrypts.
+        subscriptions_function.function.add_environment(
+            SECRETS_KEY_VARIABLE, self.secrets_key.key_arn
+        )
+        self.secrets_key.grant(subscriptions_function.role, "kms:GenerateDataKey")
         self._grant(subscriptions_function.role, [SEND], self.queue)
         self._grant_bodies(subscriptions_function.role, "s3:GetObject")
         self._acknowledge()

@@ -1,7 +1,8 @@
-"""The local stand-ins for the stack's SQS queues and S3 bucket, in this process: the local
-SQS (infra/local/sqs.py) with the webhook delivery queue and its dead-letter queue, and moto's
-server with the bucket where notification bodies too large for a queue message wait
-(shared/webhooks/bodies.py).
+"""The local stand-ins for the stack's SQS queues, S3 bucket and KMS key, in this process: the
+local SQS (infra/local/sqs.py) with the webhook delivery queue and its dead-letter queue, and
+moto's server with the bucket where notification bodies too large for a queue message wait
+(shared/webhooks/bodies.py) and the key webhook secrets are sealed under
+(shared/webhooks/sealing.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
 
 
 class LocalAwsServices:
-    """The local SQS and moto's S3, each on a free loopback port, queues and bucket created."""
+    """The local SQS and moto's S3 and KMS, each on a free loopback port, queues, bucket and
+    key created."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -41,10 +43,11 @@ class LocalAwsServices:
         self.queue_url = ""
         self.dead_letter_queue_url = ""
         self.bodies_bucket = BODIES_BUCKET
+        self.secrets_key_id = ""
 
     @property
     def endpoint_url(self) -> str:
-        """moto's server: S3."""
+        """moto's server: S3 and KMS."""
         return f"http://{self.host}:{self.port}"
 
     @property
@@ -63,6 +66,8 @@ class LocalAwsServices:
         self.dead_letter_queue_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
         self.queue_url = sqs.create_queue(QueueName=DELIVERY_QUEUE)["QueueUrl"]
         client("s3", self.endpoint_url).create_bucket(Bucket=self.bodies_bucket)
+        key = client("kms", self.endpoint_url).create_key(Description="Waymark webhook secrets")
+        self.secrets_key_id = key["KeyMetadata"]["Arn"]
         return self
 
     def stop(self) -> None:

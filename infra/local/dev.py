@@ -187,19 +187,22 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ[Variables.SQS_ENDPOINT_URL] = self.aws.sqs_endpoint_url
         os.environ[Variables.S3_ENDPOINT_URL] = self.aws.endpoint_url
+        os.environ[Variables.KMS_ENDPOINT_URL] = self.aws.endpoint_url
         os.environ[Variables.WEBHOOK_QUEUE_URL] = self.aws.queue_url
         os.environ[Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL] = self.aws.dead_letter_queue_url
         os.environ[Variables.WEBHOOK_BODIES_BUCKET] = self.aws.bodies_bucket
+        os.environ[Variables.WEBHOOK_SECRETS_KEY] = self.aws.secrets_key_id
         os.environ[Variables.WEBHOOKS_ALLOW_LOOPBACK] = "1"
         os.environ.setdefault(Variables.METRICS_NAMESPACE, METRICS_NAMESPACE)
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
-        from shared.webhooks import bodies, queue
+        from shared.webhooks import bodies, queue, sealing
 
         dynamo.reset()
         queue.reset()
         bodies.reset()
+        sealing.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the stream poller has handled everything written so far."""

@@ -79,12 +79,14 @@ def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": dev.logical_id(webhooks.dead_letter_queue)}
     }
     bodies = {"WEBHOOK_BODIES_BUCKET": {"Ref": dev.logical_id(webhooks.bodies)}}
-    return {
-        "webhook_subscriptions": queue | bodies,
+    key = {"WEBHOOK_SECRETS_KEY_ID": {"Fn::GetAtt": [dev.logical_id(webhooks.secrets_key), "Arn"]}}
+    expected: dict[str, dict[str, Any]] = {
+        "webhook_subscriptions": queue | bodies | key,
         WEBHOOK_DISPATCH.name: queue | bodies,
-        WEBHOOK_DELIVERY.name: queue | dead_letters | bodies,
-        WEBHOOK_PROBE.name: queue | dead_letters | bodies,
-    }.get(route.name, {})
+        WEBHOOK_DELIVERY.name: queue | dead_letters | key | bodies,
+        WEBHOOK_PROBE.name: queue | dead_letters | key | bodies,
+    }
+    return expected.get(route.name, {})
 
 
 @pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)

@@ -364,3 +364,26 @@ def test_only_the_webhook_functions_touch_notification_bodies(
         "webhook_subscriptions": {"s3:GetObject"},  # shows one delivery's large body
     }
     assert _bucket_grants(dev, route) == expected.get(route.name, set())
+
+
+# What each function may do with the webhook secrets key: the API seals new secrets (it
+# generates data keys), delivery and the probe sign (they decrypt data keys); nobody else.
+EXPECTED_KEY_ACTIONS = {
+    "webhook_subscriptions": {"kms:GenerateDataKey"},
+    WEBHOOK_DELIVERY.name: {"kms:Decrypt"},
+    WEBHOOK_PROBE.name: {"kms:Decrypt"},
+}
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_each_function_gets_exactly_its_secrets_key_actions(
+    dev: Synthesized, route: FunctionRoute
+) -> None:
+    key_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.webhooks.secrets_key), "Arn"]}
+    granted: set[str] = set()
+    for statement in dev.policy_statements(_role_id(dev, route)):
+        kms = {action for action in _actions(statement) if action.startswith("kms:")}
+        if kms:
+            assert _resources(statement) == [key_arn], route.name
+            granted |= kms
+    assert granted == EXPECTED_KEY_ACTIONS.get(route.name, set())

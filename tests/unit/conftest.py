@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from shared.store import dynamo, schema, tenancy
+from shared.webhooks import sealing
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +32,19 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("KMS_ENDPOINT_URL", raising=False)
     with mock_aws():
+        import boto3
+
+        # The key webhook secrets are sealed under (shared/webhooks/sealing.py).
+        key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("WEBHOOK_SECRETS_KEY_ID", key)
         dynamo.reset()
+        sealing.reset()
         dynamo.client().create_table(**schema.create_table_arguments("waymark-unit"))
         yield "waymark-unit"
     dynamo.reset()
+    sealing.reset()
 
 
 @pytest.fixture
