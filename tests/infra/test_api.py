@@ -215,11 +215,21 @@ def test_request_validator_checks_parameters(dev: Synthesized) -> None:
     )
 
 
-def test_api_url_is_the_only_output(dev: Synthesized) -> None:
+def test_outputs_are_what_scripts_and_the_cli_read(dev: Synthesized) -> None:
     outputs = dev.template_json["Outputs"]
-    assert set(outputs) == {"ApiUrl"}
+    assert set(outputs) == {"ApiUrl", "RestApiId", "StageName", "TableName"}
     (stage_id,) = dev.resources("AWS::ApiGateway::Stage")
+    (api_id,) = dev.resources("AWS::ApiGateway::RestApi")
+    (table_id,) = dev.resources("AWS::DynamoDB::Table")
     assert {"Ref": stage_id} in outputs["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert outputs["RestApiId"]["Value"] == {"Ref": api_id}
+    assert outputs["StageName"]["Value"] == {"Ref": stage_id}
+    assert outputs["TableName"]["Value"] == {"Ref": table_id}
+
+
+def test_no_custom_domain_unless_asked(dev: Synthesized) -> None:
+    assert not dev.resources("AWS::ApiGateway::DomainName")
+    assert not dev.resources("AWS::Route53::RecordSet")
 
 
 def test_prod_stage_is_named_prod(prod: Synthesized) -> None:
