@@ -1,4 +1,5 @@
-"""The Waymark stack for one stage: the table, the API, the cascade, webhooks, monitoring."""
+"""The Waymark stack for one stage: the table, the API (with an optional custom domain), the
+cascade, webhooks, monitoring."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 
 from infra.constructs.api import ApiConstruct
 from infra.constructs.cascade import CascadeConstruct
+from infra.constructs.domain import DomainSettings
 from infra.constructs.monitoring import MonitoringConstruct, Outcomes, Watched
 from infra.constructs.table import TableConstruct
 from infra.constructs.webhooks import DELIVERY_OUTCOMES, WebhooksConstruct
@@ -26,6 +28,7 @@ class WaymarkStack(Stack):
         construct_id: str,
         *,
         stage: str,
+        domain: DomainSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -40,6 +43,7 @@ class WaymarkStack(Stack):
             stage=stage,
             table=self.table,
             removal_policy=removal_policy,
+            domain=domain,
         )
         self.cascade = CascadeConstruct(
             self, "Cascade", table=self.table, removal_policy=removal_policy

@@ -13,6 +13,7 @@ from shared.http.app import (
     lambda_handler_for,
     optional_json_body,
     query_params,
+    request_path,
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -103,7 +104,7 @@ def list_content() -> dict[str, Any]:
     return list_object(
         Expander(env).contents(page.items, query.expand),
         has_more=page.has_more,
-        path="/content",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda c: c.id),
     )
@@ -125,7 +126,7 @@ def list_versions() -> dict[str, Any]:
     return list_object(
         Expander(env).versions(page.items, query.expand),
         has_more=page.has_more,
-        path="/content_versions",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda v: v.id),
     )

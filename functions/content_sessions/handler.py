@@ -15,6 +15,7 @@ from shared.http.app import (
     lambda_handler_for,
     optional_json_body,
     query_params,
+    request_path,
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -111,7 +112,7 @@ def list_sessions() -> dict[str, Any]:
     return list_object(
         Expander(env).sessions(page.items, query.expand),
         has_more=page.has_more,
-        path="/content_sessions",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda s: s.id),
     )

@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 from shared.domain.errors import InvalidInput
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.listing import ListQuery, ListSpec, list_object, parse_list_query
 from shared.store import definitions
 
@@ -79,7 +85,7 @@ def list_attribute_definitions() -> dict[str, Any]:
     return list_object(
         [_attribute_object(d) for d in items],
         has_more=has_more,
-        path="/attribute_definitions",
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )
@@ -93,7 +99,7 @@ def list_event_definitions() -> dict[str, Any]:
     return list_object(
         [{"object": "event_definition", **asdict(d)} for d in items],
         has_more=has_more,
-        path="/event_definitions",
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )

@@ -6,7 +6,14 @@ from typing import Any
 
 from shared.domain.attributes import validate_name
 from shared.domain.objects import event_object
-from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import TrackEventBody
@@ -52,7 +59,7 @@ def list_events() -> dict[str, Any]:
     return list_object(
         Expander(env).related([event_object(e) for e in page.items], query.expand),
         has_more=page.has_more,
-        path="/events",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda e: e.id),
     )

@@ -6,7 +6,14 @@ from typing import Any
 
 from shared.domain import limits
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -59,7 +66,7 @@ def list_groups() -> dict[str, Any]:
     return list_object(
         Expander(env).groups(page.items, query.expand),
         has_more=page.has_more,
-        path="/groups",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda r: r.id),
     )

@@ -6,7 +6,14 @@ from typing import Any
 
 from shared.domain import conditions
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_list_query
@@ -77,7 +84,7 @@ def list_segments() -> dict[str, Any]:
     return list_object(
         [_object(s) for s in page.items],
         has_more=page.has_more,
-        path="/segments",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda s: s.id),
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -60,7 +67,7 @@ def list_users() -> dict[str, Any]:
     return list_object(
         Expander(env).users(page.items, query.expand),
         has_more=page.has_more,
-        path="/users",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda r: r.id),
     )

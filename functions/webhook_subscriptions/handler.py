@@ -9,7 +9,14 @@ from typing import Any
 from shared.clock import format_timestamp
 from shared.domain.objects import deleted_object
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, json_body, lambda_handler_for, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -209,7 +216,7 @@ def list_subscriptions() -> dict[str, Any]:
     return list_object(
         [_object(s) for s in items],
         has_more=has_more,
-        path=BASE,
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )
@@ -252,7 +259,7 @@ def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
     return list_object(
         [_delivery_object(d, load_large=False) for d in page.items],
         has_more=page.has_more,
-        path=f"{BASE}/{webhook_subscription_id}/deliveries",
+        path=request_path(app),
         params=params,
         last_id=page.items[-1].id if page.items else None,
     )

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.access import access_for
+from infra.constructs.domain import CustomDomain, DomainSettings
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.gateway import GATEWAY_ANSWERS, MESSAGE_STRING
@@ -102,6 +103,7 @@ class ApiConstruct(Construct):
         settings: ApiSettings | None = None,
         functions: tuple[FunctionRoute, ...] = API_FUNCTIONS,
         authorizer: FunctionRoute = AUTHORIZER,
+        domain: DomainSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or ApiSettings()
@@ -180,7 +182,10 @@ class ApiConstruct(Construct):
         # Outputs with stable names, instead of RestApi's own "Endpoint" output with a
         # generated id: scripts read "ApiUrl", the CLI reads the rest (`waymark --stack`).
         self.api.node.try_remove_child("Endpoint")
-        self.url = self.api.url
+        self.domain = (
+            CustomDomain(self, "Domain", api=self.api, settings=domain) if domain else None
+        )
+        self.url = self.domain.url if self.domain else self.api.url
         for name, value, description in (
             ("ApiUrl", self.url, "Base URL of the Waymark API"),
             ("RestApiId", self.api.rest_api_id, "REST API id (usage plans, authorizer cache)"),

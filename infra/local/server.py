@@ -436,7 +436,8 @@ def build_event(
         "extendedRequestId": request_id,
         "httpMethod": method,
         "identity": {"sourceIp": source_ip, "userAgent": lower.get("user-agent")},
-        "path": f"/{STAGE}{path}",
+        # As behind a custom domain mapped at the root: the stage is not part of the path.
+        "path": path,
         "protocol": "HTTP/1.1",
         "requestId": request_id,
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),

@@ -113,8 +113,27 @@ def environment_id(app: APIGatewayRestResolver) -> str:
     return str(value)
 
 
+def request_path(app: APIGatewayRestResolver) -> str:
+    """The path as the client requested it, for `url` and `next_page_url`: behind a custom
+    domain mapped at the root it is the resource's path (`/users`, as on the hosted API);
+    behind the default stage URL it starts with the stage (`/prod/users`), so a client
+    following `next_page_url` from the API's base host reaches the stage. API Gateway gives
+    it as `requestContext.path` (percent-encoded, as sent)."""
+    event = app.current_event
+    return event.request_context.path or event.path
+
+
 def query_params(app: APIGatewayRestResolver) -> QueryParams:
     return app.current_event.multi_value_query_string_parameters or {}
+
+
+def required_query(app: APIGatewayRestResolver, name: str) -> str:
+    """A query parameter the route cannot do without, given exactly once (the OpenAPI
+    generator documents every `required_query(app, "<name>")` as a required parameter)."""
+    values = query_params(app).get(name) or []
+    if len(values) != 1 or not values[0]:
+        raise BadRequest(f"Query parameter `{name}` is required (exactly once).")
+    return values[0]
 
 
 def json_body(app: APIGatewayRestResolver) -> Any:

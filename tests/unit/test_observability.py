@@ -1,6 +1,6 @@
 """Every log line of an API request carries its request id (the envelope's `request_id`) and
-the caller's environment; a function with an incomplete environment fails before doing
-anything."""
+the caller's environment; `url` and `next_page_url` work behind the default stage URL; a
+function with an incomplete environment fails before doing anything."""
 
 from __future__ import annotations
 
@@ -74,6 +74,25 @@ def test_the_next_request_does_not_inherit_the_last_ones_keys(
     last = _lines(log_lines)[-1]
     assert last["correlation_id"] == anonymous["requestContext"]["requestId"]
     assert "environment_id" not in last
+
+
+def test_pages_keep_the_stage_prefix_behind_the_default_stage_url(environment: str) -> None:
+    for user_id in ("a", "b"):
+        event = api_event("POST", "/users", environment_id=environment, body={"id": user_id})
+        assert _call(event)[0] == 200
+    event = api_event("GET", "/users", environment_id=environment, query="limit=1")
+    event["requestContext"]["path"] = "/prod/users"  # as API Gateway gives it on its own URL
+    status, page = _call(event)
+    assert status == 200
+    assert page["url"] == "/prod/users?limit=1"
+    assert page["next_page_url"] == "/prod/users?limit=1&starting_after=a"
+
+
+def test_behind_a_custom_domain_pages_are_the_resource_paths(environment: str) -> None:
+    event = api_event("GET", "/users", environment_id=environment, query="limit=1")
+    event["requestContext"]["path"] = "/users"
+    status, page = _call(event)
+    assert status == 200 and page["url"] == "/users?limit=1"
 
 
 def test_a_function_without_its_table_fails_before_anything(
