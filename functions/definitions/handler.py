@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from shared.domain.errors import InvalidInput
 from shared.domain.ordering import page_in_memory
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -62,7 +63,7 @@ def _attribute_object(d: definitions.AttributeDefinition) -> dict[str, Any]:
 
 
 @app.get("/attribute_definitions")
-def list_attribute_definitions() -> dict[str, Any]:
+def list_attribute_definitions() -> returns.AttributeDefinitionList:
     params = query_params(app)
     query = parse_list_query(params, ATTRIBUTES_LIST)
     scope = query.filters.get("scope")
@@ -92,7 +93,7 @@ def list_attribute_definitions() -> dict[str, Any]:
 
 
 @app.get("/event_definitions")
-def list_event_definitions() -> dict[str, Any]:
+def list_event_definitions() -> returns.EventDefinitionList:
     params = query_params(app)
     query = parse_list_query(params, EVENTS_LIST)
     items, has_more = _page(definitions.event_definitions(environment_id(app)), query)

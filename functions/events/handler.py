@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.domain.attributes import validate_name
 from shared.domain.objects import event_object
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -17,6 +16,7 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import TrackEventBody
+from shared.http.returns import EXTENSION
 from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import events
@@ -33,15 +33,15 @@ EVENTS_LIST = ListSpec(
 
 
 @app.post("/events")
-def track_event() -> dict[str, Any]:
+def track_event() -> returns.Event:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "event")
     event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))
     return Expander(env).related([event_object(event)], expand)[0]
 
 
-@app.get("/events")
-def list_events() -> dict[str, Any]:
+@app.get("/events", openapi_extensions=EXTENSION)
+def list_events() -> returns.EventList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, EVENTS_LIST)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.domain import limits
 from shared.domain.objects import deleted_object
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -13,9 +12,10 @@ from shared.http.app import (
     lambda_handler_for,
     query_params,
     request_path,
+    required_query,
 )
 from shared.http.conventions import parse_model
-from shared.http.errors import BadRequest, NotFound
+from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import UpsertGroupBody
 from shared.services import deletion, finder, writes
@@ -33,7 +33,7 @@ GROUPS_LIST = ListSpec(
 
 
 @app.post("/groups")
-def upsert_group() -> dict[str, Any]:
+def upsert_group() -> returns.Group:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     body = parse_model(UpsertGroupBody, json_body(app))
@@ -42,7 +42,7 @@ def upsert_group() -> dict[str, Any]:
 
 
 @app.get("/groups/<group_id>")
-def get_group(group_id: str) -> dict[str, Any]:
+def get_group(group_id: str) -> returns.Group:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     group = groups.get(env, group_id)
@@ -52,13 +52,13 @@ def get_group(group_id: str) -> dict[str, Any]:
 
 
 @app.delete("/groups/<group_id>")
-def delete_group(group_id: str) -> dict[str, Any]:
+def delete_group(group_id: str) -> returns.Deleted:
     deletion.delete_group(environment_id(app), group_id)
     return deleted_object("group", group_id)
 
 
 @app.get("/groups")
-def list_groups() -> dict[str, Any]:
+def list_groups() -> returns.GroupList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, GROUPS_LIST)
@@ -73,15 +73,10 @@ def list_groups() -> dict[str, Any]:
 
 
 @app.delete("/group_memberships")
-def delete_membership() -> dict[str, Any]:
-    params = query_params(app)
-    ids = {}
-    for name in ("group_id", "user_id"):
-        values = params.get(name) or []
-        if len(values) != 1 or not values[0]:
-            raise BadRequest(f"Query parameter `{name}` is required (exactly once).")
-        ids[name] = limits.check_id(values[0], name)
-    removed = deletion.delete_membership(environment_id(app), ids["user_id"], ids["group_id"])
+def delete_membership() -> returns.Deleted:
+    group_id = limits.check_id(required_query(app, "group_id"), "group_id")
+    user_id = limits.check_id(required_query(app, "user_id"), "user_id")
+    removed = deletion.delete_membership(environment_id(app), user_id, group_id)
     return {
         "id": removed.id if removed else None,
         "object": "group_membership",

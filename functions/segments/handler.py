@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.domain import conditions
 from shared.domain.objects import deleted_object
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -18,6 +19,7 @@ from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_list_query
 from shared.http.models import SegmentBody, SegmentPatchBody
+from shared.http.returns import EXTENSION
 from shared.store import segments
 from shared.store.segments import Segment
 
@@ -37,23 +39,23 @@ def _object(segment: Segment) -> dict[str, Any]:
     }
 
 
-@app.post("/segments")
-def create_segment() -> dict[str, Any]:
+@app.post("/segments", openapi_extensions=EXTENSION)
+def create_segment() -> returns.Segment:
     body = parse_model(SegmentBody, json_body(app))
     conditions.parse_condition(body.condition)
     return _object(segments.create(environment_id(app), body.name, body.condition))
 
 
-@app.get("/segments/<segment_id>")
-def get_segment(segment_id: str) -> dict[str, Any]:
+@app.get("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def get_segment(segment_id: str) -> returns.Segment:
     segment = segments.get(environment_id(app), segment_id)
     if segment is None:
         raise NotFound(f"No segment with id {segment_id!r}.")
     return _object(segment)
 
 
-@app.patch("/segments/<segment_id>")
-def update_segment(segment_id: str) -> dict[str, Any]:
+@app.patch("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def update_segment(segment_id: str) -> returns.Segment:
     body = parse_model(SegmentPatchBody, json_body(app))
     if body.condition is not None:
         conditions.parse_condition(body.condition)
@@ -65,14 +67,14 @@ def update_segment(segment_id: str) -> dict[str, Any]:
     return _object(segment)
 
 
-@app.delete("/segments/<segment_id>")
-def delete_segment(segment_id: str) -> dict[str, Any]:
+@app.delete("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def delete_segment(segment_id: str) -> returns.Deleted:
     segments.delete(environment_id(app), segment_id)
     return deleted_object("segment", segment_id)
 
 
-@app.get("/segments")
-def list_segments() -> dict[str, Any]:
+@app.get("/segments", openapi_extensions=EXTENSION)
+def list_segments() -> returns.SegmentList:
     params = query_params(app)
     query = parse_list_query(params, SEGMENTS_LIST)
     page = segments.list_page(

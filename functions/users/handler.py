@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.domain.objects import deleted_object
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -34,7 +33,7 @@ USERS_LIST = ListSpec(
 
 
 @app.post("/users")
-def upsert_user() -> dict[str, Any]:
+def upsert_user() -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     body = parse_model(UpsertUserBody, json_body(app))
@@ -43,7 +42,7 @@ def upsert_user() -> dict[str, Any]:
 
 
 @app.get("/users/<user_id>")
-def get_user(user_id: str) -> dict[str, Any]:
+def get_user(user_id: str) -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     user = users.get(env, user_id)
@@ -53,13 +52,13 @@ def get_user(user_id: str) -> dict[str, Any]:
 
 
 @app.delete("/users/<user_id>")
-def delete_user(user_id: str) -> dict[str, Any]:
+def delete_user(user_id: str) -> returns.Deleted:
     deletion.delete_user(environment_id(app), user_id)
     return deleted_object("user", user_id)
 
 
 @app.get("/users")
-def list_users() -> dict[str, Any]:
+def list_users() -> returns.UserList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_LIST)

@@ -9,6 +9,7 @@ from typing import Any
 from shared.clock import format_timestamp
 from shared.domain.objects import deleted_object
 from shared.domain.ordering import page_in_memory
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
@@ -27,6 +28,7 @@ from shared.http.models import (
     WebhookSubscriptionBody,
     WebhookSubscriptionPatchBody,
 )
+from shared.http.returns import EXTENSION
 from shared.services import subscriptions as service
 from shared.settings import get_settings
 from shared.store import deliveries
@@ -152,7 +154,7 @@ def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
 
 
 @app.post(BASE)
-def create_subscription() -> dict[str, Any]:
+def create_subscription() -> returns.WebhookSubscriptionWithSecret:
     _no_parameters()
     body = parse_model(WebhookSubscriptionBody, json_body(app))
     subscription = service.create(
@@ -166,13 +168,13 @@ def create_subscription() -> dict[str, Any]:
 
 
 @app.get(ONE)
-def get_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def get_subscription(webhook_subscription_id: str) -> returns.WebhookSubscription:
     _no_parameters()
     return _object(_subscription(webhook_subscription_id))
 
 
 @app.patch(ONE)
-def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def update_subscription(webhook_subscription_id: str) -> returns.WebhookSubscription:
     _no_parameters()
     body = parse_model(WebhookSubscriptionPatchBody, json_body(app))
     for name in sorted(body.model_fields_set):
@@ -193,14 +195,14 @@ def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
 
 
 @app.delete(ONE)
-def delete_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def delete_subscription(webhook_subscription_id: str) -> returns.Deleted:
     _no_parameters()
     store.delete(environment_id(app), webhook_subscription_id)
     return deleted_object("webhook_subscription", webhook_subscription_id)
 
 
 @app.get(BASE)
-def list_subscriptions() -> dict[str, Any]:
+def list_subscriptions() -> returns.WebhookSubscriptionList:
     params = query_params(app)
     query = parse_list_query(params, SUBSCRIPTIONS_LIST)
     # An environment has few subscriptions (one partition): sort and page them in memory.
@@ -222,8 +224,8 @@ def list_subscriptions() -> dict[str, Any]:
     )
 
 
-@app.post(f"{ONE}/rotate_secret")
-def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/rotate_secret", openapi_extensions=EXTENSION)
+def rotate_secret(webhook_subscription_id: str) -> returns.WebhookSubscriptionWithSecret:
     _no_parameters()
     body = parse_model(RotateSecretBody, _optional_body())
     rotated = store.rotate_secret(
@@ -235,8 +237,8 @@ def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
     return _object(_subscription(webhook_subscription_id), with_secret=True)
 
 
-@app.post(f"{ONE}/test")
-def send_test(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/test", openapi_extensions=EXTENSION)
+def send_test(webhook_subscription_id: str) -> returns.WebhookDelivery:
     """A `webhook.test` notification to this subscription only, whatever its topics."""
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
@@ -244,8 +246,8 @@ def send_test(webhook_subscription_id: str) -> dict[str, Any]:
     return _delivery_object(service.send_test(subscription, {"object": _object(subscription)}))
 
 
-@app.get(f"{ONE}/deliveries")
-def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
+@app.get(f"{ONE}/deliveries", openapi_extensions=EXTENSION)
+def list_deliveries(webhook_subscription_id: str) -> returns.WebhookDeliveryList:
     params = query_params(app)
     query = parse_list_query(params, DELIVERIES_LIST)
     _subscription(webhook_subscription_id)
@@ -265,15 +267,15 @@ def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
     )
 
 
-@app.get(f"{ONE}/deliveries/<delivery_id>")
-def get_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+@app.get(f"{ONE}/deliveries/<delivery_id>", openapi_extensions=EXTENSION)
+def get_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.WebhookDelivery:
     _no_parameters()
     _subscription(webhook_subscription_id)
     return _delivery_object(_delivery(webhook_subscription_id, delivery_id))
 
 
-@app.post(f"{ONE}/deliveries/<delivery_id>/resend")
-def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/deliveries/<delivery_id>/resend", openapi_extensions=EXTENSION)
+def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.WebhookDelivery:
     """Sends the notification again as first sent, with a new 3-day retry window."""
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
@@ -282,8 +284,8 @@ def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str,
     return _delivery_object(service.resend(subscription, delivery))
 
 
-@app.post(f"{ONE}/recover")
-def recover(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/recover", openapi_extensions=EXTENSION)
+def recover(webhook_subscription_id: str) -> returns.WebhookRecovery:
     """Resends every failed or dead delivery of notifications created since `since`.
 
     At most `RECOVER_BATCH` a call, oldest first; `has_more` says to call again (resent
