@@ -134,7 +134,9 @@ class LocalStack:
         )
         self.stream_handlers = STREAM_HANDLERS if stream_handlers is None else stream_handlers
         self.poller: StreamPoller | None = None
-        self.aws = LocalAwsServices(host=host)
+        # Kept beside the table's data when the stack keeps it (make dev), so the secrets
+        # sealed before a restart still open.
+        self.aws = LocalAwsServices(host=host, state_dir=db_path.parent if db_path else None)
         self.queue_poller: QueuePoller | None = None
         self.probe_schedule: Every | None = None
 
@@ -187,7 +189,7 @@ class LocalStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ[Variables.SQS_ENDPOINT_URL] = self.aws.sqs_endpoint_url
         os.environ[Variables.S3_ENDPOINT_URL] = self.aws.endpoint_url
-        os.environ[Variables.KMS_ENDPOINT_URL] = self.aws.endpoint_url
+        os.environ[Variables.KMS_ENDPOINT_URL] = self.aws.kms_endpoint_url
         os.environ[Variables.WEBHOOK_QUEUE_URL] = self.aws.queue_url
         os.environ[Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL] = self.aws.dead_letter_queue_url
         os.environ[Variables.WEBHOOK_BODIES_BUCKET] = self.aws.bodies_bucket
@@ -310,6 +312,8 @@ def main() -> int:
                 "environment_id": environment_id,
                 "dynamodb_endpoint_url": stack.dynamodb_endpoint_url,
                 "table_name": stack.table_name,
+                "kms_endpoint_url": stack.aws.kms_endpoint_url,
+                "webhook_secrets_key_id": stack.aws.secrets_key_id,
             },
         )
         print(banner(stack.url, api_key, environment_id, state_path), flush=True)
