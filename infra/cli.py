@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="give every environment its usage-plan key and plan (after an upgrade)"
     )
 
+    webhooks = commands.add_parser("webhooks", help="webhook subscriptions").add_subparsers(
+        dest="action", required=True
+    )
+    webhooks.add_parser(
+        "seal-secrets",
+        help="encrypt the secrets stored in clear before encryption (every environment)",
+    )
+
     api_keys = commands.add_parser("key", help="API keys").add_subparsers(
         dest="action", required=True
     )
@@ -86,12 +94,16 @@ def configure_target(arguments: argparse.Namespace) -> UsagePlans | None:
         state = json.loads(state_path.read_text())
         os.environ["DYNAMODB_ENDPOINT_URL"] = state["dynamodb_endpoint_url"]
         os.environ["TABLE_NAME"] = state["table_name"]
+        for variable in ("KMS_ENDPOINT_URL", "WEBHOOK_SECRETS_KEY_ID"):
+            if state.get(variable.lower()):
+                os.environ[variable] = state[variable.lower()]
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", "us-east-1")
     if arguments.stack:
         outputs = stack_outputs(arguments.stack)
         os.environ["TABLE_NAME"] = outputs["TableName"]
+        os.environ["WEBHOOK_SECRETS_KEY_ID"] = outputs["SecretsKeyArn"]
         api = StageApi(outputs["RestApiId"], outputs["StageName"])
     if arguments.table:
         os.environ["TABLE_NAME"] = arguments.table
@@ -105,8 +117,10 @@ def configure_target(arguments: argparse.Namespace) -> UsagePlans | None:
         raise SystemExit("Which table? Pass --stack NAME, --table NAME, or use --local.")
     os.environ.setdefault("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION") or _aws_region())
     from shared.store import dynamo
+    from shared.webhooks import sealing
 
     dynamo.reset()
+    sealing.reset()
     if api is None:
         return None
     import boto3
@@ -134,7 +148,21 @@ def run(arguments: argparse.Namespace, plans: UsagePlans | None) -> tuple[Any, s
     """Carry out the command; returns (JSON result, human-readable text)."""
     if arguments.resource == "env":
         return run_environment(arguments, plans)
+    if arguments.resource == "webhooks":
+        return run_webhooks()
     return run_key(arguments, plans)
+
+
+def run_webhooks() -> tuple[Any, str]:
+    """`webhooks seal-secrets`: after upgrading a table whose secrets were stored in clear."""
+    from shared.store import subscriptions, tenancy
+
+    sealed = {
+        environment.id: subscriptions.seal_stored_secrets(environment.id)
+        for environment in tenancy.list_environments()
+    }
+    total = sum(sealed.values())
+    return {"sealed": total}, f"Sealed the secrets of {total} subscription(s)."
 
 
 def run_environment(arguments: argparse.Namespace, plans: UsagePlans | None) -> tuple[Any, str]:

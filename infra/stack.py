@@ -94,10 +94,12 @@ class WaymarkStack(Stack):
             removal_policy=removal_policy,
         )
 
-        # The CLI reads it (`waymark --stack`), with the API's outputs.
-        CfnOutput(
-            self, "TableName", value=self.table.table.table_name, description="DynamoDB table"
-        ).override_logical_id("TableName")
+        # The CLI reads them (`waymark --stack`), with the API's outputs.
+        for name, value, description in (
+            ("TableName", self.table.table.table_name, "DynamoDB table"),
+            ("SecretsKeyArn", self.webhooks.secrets_key.key_arn, "KMS key of webhook secrets"),
+        ):
+            CfnOutput(self, name, value=value, description=description).override_logical_id(name)
 
         Tags.of(self).add("project", "waymark")
         Tags.of(self).add("stage", stage)

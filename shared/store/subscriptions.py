@@ -292,6 +292,39 @@ def rotate_secret(environment_id: str, subscription_id: str, grace_seconds: int)
     )
 
 
+def seal_stored_secrets(environment_id: str) -> int:
+    """Seals the secrets of the environment's subscriptions stored before encryption (each
+    secret keeps its value); how many items changed. Each update is conditional on the
+    stored text it read, so a rotation meanwhile is never undone."""
+    sealed = 0
+    for subscription in list_all(environment_id):
+        context = _sealing_context(environment_id, subscription.id)
+        changes: dict[str, str] = {}
+        for field, stored in (
+            ("secret", subscription.stored_secret),
+            ("previous_secret", subscription.stored_previous_secret),
+        ):
+            if stored is not None and not sealing.is_sealed(stored):
+                changes[field] = stored
+        if not changes:
+            continue
+        values = {
+            **{f":new_{field}": sealing.seal(plain, context) for field, plain in changes.items()},
+            **{f":old_{field}": plain for field, plain in changes.items()},
+        }
+        sealed += (
+            _conditional_update(
+                environment_id,
+                subscription.id,
+                "SET " + ", ".join(f"{field} = :new_{field}" for field in changes),
+                values,
+                " AND ".join(f"{field} = :old_{field}" for field in changes),
+            )
+            is not None
+        )
+    return sealed
+
+
 # --- the failing streak -----------------------------------------------------------------------
 
 

@@ -217,7 +217,7 @@ def test_request_validator_checks_parameters(dev: Synthesized) -> None:
 
 def test_outputs_are_what_scripts_and_the_cli_read(dev: Synthesized) -> None:
     outputs = dev.template_json["Outputs"]
-    assert set(outputs) == {"ApiUrl", "RestApiId", "StageName", "TableName"}
+    assert set(outputs) == {"ApiUrl", "RestApiId", "StageName", "TableName", "SecretsKeyArn"}
     (stage_id,) = dev.resources("AWS::ApiGateway::Stage")
     (api_id,) = dev.resources("AWS::ApiGateway::RestApi")
     (table_id,) = dev.resources("AWS::DynamoDB::Table")
@@ -225,6 +225,8 @@ def test_outputs_are_what_scripts_and_the_cli_read(dev: Synthesized) -> None:
     assert outputs["RestApiId"]["Value"] == {"Ref": api_id}
     assert outputs["StageName"]["Value"] == {"Ref": stage_id}
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
+    key_id = dev.logical_id(dev.stack.webhooks.secrets_key)
+    assert outputs["SecretsKeyArn"]["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
 
 def test_no_custom_domain_unless_asked(dev: Synthesized) -> None:

@@ -129,3 +129,26 @@ def test_a_tampered_secret_does_not_open(environment: str) -> None:
         sealing.unseal(tampered, f"{environment}/{subscription.id}")
     with pytest.raises(sealing.SealingError, match="malformed"):
         sealing.unseal(sealing.SEALED_PREFIX + "x", f"{environment}/{subscription.id}")
+
+
+def test_secrets_stored_in_clear_are_sealed_by_the_cli_keeping_their_value(
+    environment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra import cli
+
+    subscription = _create(environment)
+    legacy = "whsec_legacyplaintextsecret0000000"
+    dynamo.client().update_item(
+        TableName=dynamo.table_name(),
+        Key=dynamo.to_item(keys.webhook_subscription(environment, subscription.id)),
+        UpdateExpression="SET secret = :plain, previous_secret = :old",
+        ExpressionAttributeValues={":plain": {"S": legacy}, ":old": {"S": legacy + "old"}},
+    )
+    assert cli.main(["--table", "waymark-unit", "--json", "webhooks", "seal-secrets"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"sealed": 1}
+    item = _stored(environment, subscription.id)
+    assert sealing.is_sealed(item["secret"]) and sealing.is_sealed(item["previous_secret"])
+    found = store.get(environment, subscription.id)
+    assert found is not None and (found.secret, found.previous_secret) == (legacy, legacy + "old")
+    # Again: nothing left in clear.
+    assert store.seal_stored_secrets(environment) == 0
