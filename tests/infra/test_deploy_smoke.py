@@ -30,6 +30,7 @@ from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOO
 from infra.layer import POWERTOOLS_LAYER
 from infra.routes import API_FUNCTIONS, AUTHORIZER
 from tests.infra.conftest import Synthesized
+from tests.support import api_event, kept_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMOKE_DIR = REPO_ROOT / ".smoke"
@@ -108,29 +109,26 @@ def local_aws() -> Iterator[LocalAws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("TABLE_NAME", "DYNAMODB_ENDPOINT_URL", "AWS_REGION")}
     try:
-        client("dynamodb", endpoint).create_table(**schema.create_table_arguments("smoke"))
-        sqs = client("sqs", endpoint)
-        dead = sqs.create_queue(QueueName="smoke-dead")["QueueUrl"]
-        queue = sqs.create_queue(QueueName="smoke")["QueueUrl"]
-        client("s3", endpoint).create_bucket(Bucket="smoke-bodies")
-        key = client("kms", endpoint).create_key()["KeyMetadata"]["Arn"]
-        os.environ.update(
-            {"TABLE_NAME": "smoke", "DYNAMODB_ENDPOINT_URL": endpoint, "AWS_REGION": REGION}
-        )
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "smoke")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "smoke")
-        dynamo.reset()
-        environment = tenancy.create_environment("Smoke")
-        _, api_key = tenancy.create_api_key(environment.id)
-        yield LocalAws(endpoint, "smoke", queue, dead, "smoke-bodies", key, environment.id, api_key)
+        with kept_environment(("TABLE_NAME", "DYNAMODB_ENDPOINT_URL", "AWS_REGION")):
+            client("dynamodb", endpoint).create_table(**schema.create_table_arguments("smoke"))
+            sqs = client("sqs", endpoint)
+            dead = sqs.create_queue(QueueName="smoke-dead")["QueueUrl"]
+            queue = sqs.create_queue(QueueName="smoke")["QueueUrl"]
+            client("s3", endpoint).create_bucket(Bucket="smoke-bodies")
+            key = client("kms", endpoint).create_key()["KeyMetadata"]["Arn"]
+            os.environ.update(
+                {"TABLE_NAME": "smoke", "DYNAMODB_ENDPOINT_URL": endpoint, "AWS_REGION": REGION}
+            )
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "smoke")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "smoke")
+            dynamo.reset()
+            environment = tenancy.create_environment("Smoke")
+            _, api_key = tenancy.create_api_key(environment.id)
+            yield LocalAws(
+                endpoint, "smoke", queue, dead, "smoke-bodies", key, environment.id, api_key
+            )
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         dynamo.reset()
         server.stop()
 
@@ -238,24 +236,10 @@ def test_the_authorizer_allows_a_key_and_names_its_usage_plan_key(
 
 
 def _api_request(method: str, path: str, environment_id: str, body: Any = None) -> Any:
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Userflow-Version": "2020-01-03", "Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "body": json.dumps(body) if body is not None else None,
-        "isBase64Encoded": False,
-        "requestContext": {
-            "requestId": "smoke-api-request",
-            "stage": "dev",
-            "path": f"/dev{path}",
-            "authorizer": {"principalId": environment_id, "environment_id": environment_id},
-        },
-    }
+    """A proxy event as API Gateway sends it from its own URL: the stage in the path."""
+    event = api_event(method, path, environment_id=environment_id, body=body)
+    event["requestContext"] |= {"stage": "dev", "path": f"/dev{path}"}
+    return event
 
 
 @pytest.mark.parametrize("route", API_FUNCTIONS, ids=lambda route: route.name)

@@ -16,7 +16,8 @@ from functions.users import handler as users_handler
 from shared.observability import logger
 from shared.settings import SettingsError, get_settings
 from shared.store import users as users_store
-from tests.unit.conftest import LambdaContext, api_event
+from tests.support import api_event
+from tests.unit.conftest import LambdaContext
 
 
 @pytest.fixture
