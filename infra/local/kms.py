@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("waymark.local.kms")
+from infra.local.json_protocol import LocalService, Protocol, ServiceError
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -32,31 +30,31 @@ _KEY_ID_BYTES = 36  # a UUID as text
 _NONCE_BYTES = 12
 
 
-class KmsError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class KmsError(ServiceError):
+    pass
 
 
-class LocalKms:
+KMS_PROTOCOL = Protocol(
+    name="KMS",
+    content_type="application/x-amz-json-1.1",
+    internal_error="KMSInternalException",
+    unknown_action="UnsupportedOperationException",
+)
+
+
+class LocalKms(LocalService):
     """Keys (in a file, or in memory) and their HTTP front door on a loopback port."""
 
+    protocol = KMS_PROTOCOL
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state: Path | None = None) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.state = state
         self._keys: dict[str, bytes] = {}
         if state is not None and state.exists():
             saved = json.loads(state.read_text())
             self._keys = {key_id: base64.b64decode(material) for key_id, material in saved.items()}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def arn(self, key_id: str) -> str:
         return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"
@@ -69,55 +67,7 @@ class LocalKms:
             return self.arn(existing)
         return str(self.call("CreateKey", {})["KeyMetadata"]["Arn"])
 
-    def start(self) -> LocalKms:
-        kms = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-                try:
-                    arguments = json.loads(self.rfile.read(length) or b"{}")
-                    status, answer = 200, kms.call(action, arguments)
-                except KmsError as error:
-                    status, answer = error.status, {"__type": error.code, "message": error.message}
-                except Exception as error:  # a bug here must not look like KMS answering
-                    log.exception("local KMS failed on %s", action)
-                    status, answer = 500, {"__type": "KMSInternalException", "message": str(error)}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, name="local-kms", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
     # --- the API --------------------------------------------------------------------------
-
-    def call(self, action: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        handler = getattr(self, f"_{action}", None)
-        if handler is None:
-            raise KmsError("UnsupportedOperationException", f"The local KMS does not do {action}.")
-        result: dict[str, Any] = handler(arguments)
-        return result
 
     def _CreateKey(self, arguments: dict[str, Any]) -> dict[str, Any]:
         key_id = str(uuid.uuid4())
