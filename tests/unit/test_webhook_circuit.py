@@ -80,7 +80,9 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
     fourth = notification(environment, subscription.id, 4)
     assert deliver(fourth) == "backlogged"
     assert untouched.sent == []
-    assert [e.message for e in backlog.oldest(environment, subscription.id, limit=10)] == [
+    assert [
+        m for e in backlog.oldest(environment, subscription.id, limit=10) for m in e.messages
+    ] == [
         third,
         fourth,
     ]
@@ -188,7 +190,9 @@ def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
     assert after is not None and after.circuit is not None
     assert after.circuit.state == "open" and after.circuit.probe_attempts == 1
     assert after.circuit.next_probe_at > now_iso()
-    assert [e.message for e in backlog.oldest(environment, subscription.id, limit=5)] == [third]
+    assert [
+        m for e in backlog.oldest(environment, subscription.id, limit=5) for m in e.messages
+    ] == [third]
     logged = deliveries.get_delivery(environment, subscription.id, third.delivery_id)
     assert logged is not None and logged.status == "backlogged"
     assert [a["status_code"] for a in logged.attempts] == [None, 500]
@@ -272,7 +276,9 @@ def test_nothing_strands_behind_a_closed_circuit(
     refused = notification(environment, subscription.id, 10)
     assert backlog.add([refused], window_seconds=3600) == [refused]
     # Taken back: nothing waits behind the closed circuit.
-    assert refused not in [e.message for e in backlog.oldest(environment, subscription.id, limit=9)]
+    assert refused not in [
+        m for e in backlog.oldest(environment, subscription.id, limit=9) for m in e.messages
+    ]
     receiver = FakeReceiver(OK)
     monkeypatch.setattr(sender, "post", receiver)
     assert deliver(notification(environment, subscription.id, 11)) == "succeeded"
@@ -314,7 +320,7 @@ def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     assert logged is not None and logged.status == "dead"
     assert logged.attempts[-1]["next_attempt_at"] is None
     assert queued(queues["dead"]) == [stale]
-    left = [e.message for e in backlog.oldest(environment, subscription.id, limit=10)]
+    left = [m for e in backlog.oldest(environment, subscription.id, limit=10) for m in e.messages]
     assert left == [head, fresh]
 
 
@@ -358,7 +364,9 @@ def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
     subscriptions.update(environment, subscription.id, disabled=True)
     later = notification(environment, subscription.id, 5)
     assert deliver(later) == "skipped"  # not kept for after a re-enable either
-    assert later not in [e.message for e in backlog.oldest(environment, subscription.id, limit=9)]
+    assert later not in [
+        m for e in backlog.oldest(environment, subscription.id, limit=9) for m in e.messages
+    ]
 
 
 def test_one_receivers_probe_failing_does_not_stop_the_others(
@@ -380,3 +388,33 @@ def test_one_receivers_probe_failing_does_not_stop_the_others(
     monkeypatch.setattr(backlog, "oldest", oldest)
     monkeypatch.setattr(sender, "post", FakeReceiver(OK))
     assert probing.run(now=LATER) == {"error": 1, "drained": 1}
+
+
+def test_a_batch_held_together_is_one_write_split_by_size_and_drained_whole(
+    environment: str,
+    queues: dict[str, str],
+    postponed: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscription = subscribe(environment)
+    open_by_failures(environment, subscription.id, monkeypatch)
+    backlog.remove(backlog.oldest(environment, subscription.id, limit=10))
+    started = time.time()
+    big = "x" * 40_000  # about 40 KB each: 7 of them fill a 300 KB entry
+    batch = [
+        notification(environment, subscription.id, n, body=big, window_started_at=started + n)
+        for n in range(10)
+    ]
+    assert backlog.add(batch, window_seconds=3600) == []
+    entries = backlog.oldest(environment, subscription.id, limit=10)
+    assert [len(e.messages) for e in entries] == [7, 3]
+    assert [m for e in entries for m in e.messages] == batch  # oldest window first
+
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    sent_back: list[DeliveryMessage] = []
+    monkeypatch.setattr(queue, "enqueue", lambda messages, **_: sent_back.extend(messages))
+    assert probing.run(now=LATER) == {"drained": 1}
+    assert [body for _, body, _ in receiver.sent] == [big.encode()]  # the head, probed
+    assert sent_back == batch[1:]  # the rest, queued again in order
+    assert backlog.oldest(environment, subscription.id, limit=10) == []
