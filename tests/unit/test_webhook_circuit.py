@@ -39,11 +39,21 @@ def postponed(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
+@pytest.fixture(autouse=True)
+def _pipeline(queues: dict[str, str], postponed: list[float]) -> None:
+    """Every test here runs with the queues and the bucket, and no real postponement."""
+
+
 def deliver(message: DeliveryMessage, attempt: int = 1) -> str:
     try:
         return delivery.deliver(message.to_json(), "handle", attempt)
     except delivery.RetryLater:
         return "retry later"
+
+
+def held(environment: str, subscription_id: str) -> list[DeliveryMessage]:
+    """Every message in the subscription's backlog, oldest first."""
+    return [m for e in backlog.oldest(environment, subscription_id, limit=100) for m in e.messages]
 
 
 def notification(environment: str, subscription_id: str, n: int, **extra: Any) -> DeliveryMessage:
@@ -62,7 +72,6 @@ def open_by_failures(
 
 def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_without_a_post(
     environment: str,
-    queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -80,9 +89,7 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
     fourth = notification(environment, subscription.id, 4)
     assert deliver(fourth) == "backlogged"
     assert untouched.sent == []
-    assert [
-        m for e in backlog.oldest(environment, subscription.id, limit=10) for m in e.messages
-    ] == [
+    assert held(environment, subscription.id) == [
         third,
         fourth,
     ]
@@ -95,8 +102,6 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
 
 def test_a_success_between_failures_keeps_the_circuit_closed(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -110,7 +115,6 @@ def test_a_success_between_failures_keeps_the_circuit_closed(
 
 def test_a_timeout_opens_the_circuit_at_once(
     environment: str,
-    queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -124,8 +128,6 @@ def test_a_timeout_opens_the_circuit_at_once(
 
 def test_one_slow_answer_trips_nothing(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -143,8 +145,6 @@ def test_one_slow_answer_trips_nothing(
 
 def test_two_slow_attempts_at_once_open_the_circuit_and_a_late_2xx_drains_it_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -178,7 +178,6 @@ def test_two_slow_attempts_at_once_open_the_circuit_and_a_late_2xx_drains_it_at_
 def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -190,9 +189,7 @@ def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
     assert after is not None and after.circuit is not None
     assert after.circuit.state == "open" and after.circuit.probe_attempts == 1
     assert after.circuit.next_probe_at > now_iso()
-    assert [
-        m for e in backlog.oldest(environment, subscription.id, limit=5) for m in e.messages
-    ] == [third]
+    assert held(environment, subscription.id) == [third]
     logged = deliveries.get_delivery(environment, subscription.id, third.delivery_id)
     assert logged is not None and logged.status == "backlogged"
     assert [a["status_code"] for a in logged.attempts] == [None, 500]
@@ -203,7 +200,6 @@ def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
 def test_a_successful_probe_drains_the_backlog_oldest_first_and_closes_the_circuit(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -242,8 +238,6 @@ def test_a_successful_probe_drains_the_backlog_oldest_first_and_closes_the_circu
 
 def test_two_probe_runs_never_take_one_receiver_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -257,8 +251,6 @@ def test_two_probe_runs_never_take_one_receiver_at_once(
 
 def test_nothing_strands_behind_a_closed_circuit(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -276,9 +268,7 @@ def test_nothing_strands_behind_a_closed_circuit(
     refused = notification(environment, subscription.id, 10)
     assert backlog.add([refused], window_seconds=3600) == [refused]
     # Taken back: nothing waits behind the closed circuit.
-    assert refused not in [
-        m for e in backlog.oldest(environment, subscription.id, limit=9) for m in e.messages
-    ]
+    assert refused not in held(environment, subscription.id)
     receiver = FakeReceiver(OK)
     monkeypatch.setattr(sender, "post", receiver)
     assert deliver(notification(environment, subscription.id, 11)) == "succeeded"
@@ -286,8 +276,6 @@ def test_nothing_strands_behind_a_closed_circuit(
 
 def test_an_empty_backlog_closes_the_circuit(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -303,7 +291,6 @@ def test_an_empty_backlog_closes_the_circuit(
 def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -320,14 +307,12 @@ def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     assert logged is not None and logged.status == "dead"
     assert logged.attempts[-1]["next_attempt_at"] is None
     assert queued(queues["dead"]) == [stale]
-    left = [m for e in backlog.oldest(environment, subscription.id, limit=10) for m in e.messages]
+    left = held(environment, subscription.id)
     assert left == [head, fresh]
 
 
 def test_a_disabled_subscription_is_not_probed_and_re_enabling_probes_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -355,8 +340,6 @@ def test_a_disabled_subscription_is_not_probed_and_re_enabling_probes_at_once(
 
 def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -364,15 +347,11 @@ def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
     subscriptions.update(environment, subscription.id, disabled=True)
     later = notification(environment, subscription.id, 5)
     assert deliver(later) == "skipped"  # not kept for after a re-enable either
-    assert later not in [
-        m for e in backlog.oldest(environment, subscription.id, limit=9) for m in e.messages
-    ]
+    assert later not in held(environment, subscription.id)
 
 
 def test_one_receivers_probe_failing_does_not_stop_the_others(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     broken, fine = subscribe(environment), subscribe(environment)
@@ -392,8 +371,6 @@ def test_one_receivers_probe_failing_does_not_stop_the_others(
 
 def test_a_batch_held_together_is_one_write_split_by_size_and_drained_whole(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
