@@ -399,6 +399,7 @@ def bench_dynamodb_calls() -> None:
             assert status == 200, (label, status)
             print(f"  {label:46s} {meter.summary()}")
         bench_session_calls(handlers, meter)
+        bench_idempotency(handlers, meter)
 
 
 # The least a session step can do: the calls it cannot do without, the items they must write
@@ -462,6 +463,46 @@ def bench_session_calls(handlers: dict[str, Any], meter: CallMeter) -> None:
         " items' sizes;\n  DynamoDB counts 2 an item up to 1 KB: the minimums use its rules):"
     )
     run("s1", measured=True)
+
+
+# Writes of OPERATIONS measured again: without the Idempotency-Key header, with a new key,
+# and retried with it.
+IDEMPOTENT_WRITES = (
+    "user upsert, existing, set + add",
+    "user upsert, 5 groups",
+    "group upsert, 10 attributes",
+    "event, user, 3 attributes",
+)
+
+
+def bench_idempotency(handlers: dict[str, Any], meter: CallMeter) -> None:
+    """What the Idempotency-Key header costs a write: a claim (conditional PutItem) before it
+    and the kept response (UpdateItem) after; a retry with the key costs only the refused
+    claim. Without the header a write makes no call more than it always did."""
+    print("  Idempotency-Key (the same write: without the header, with a new key, retried):")
+    writes = [operation for operation in OPERATIONS if operation[0] in IDEMPOTENT_WRITES]
+    for number, (label, function, method, path, body) in enumerate(writes):
+        handlers[function](method, path, body=body)  # warm: the objects exist, definitions
+        rows = []
+        for case, headers in (
+            ("without", None),
+            ("new key", {"Idempotency-Key": f"bench-{number}"}),
+            ("retried", {"Idempotency-Key": f"bench-{number}"}),
+        ):
+            meter.clear()
+            status, _ = handlers[function](method, path, body=body, headers=headers)
+            assert status == 200, (label, case, status)
+            rows.append((case, len(meter.calls), meter.capacity, meter.summary()))
+        print(f"    {label}")
+        base_calls, base_units = rows[0][1], rows[0][2]
+        for case, calls, units, summary in rows:
+            delta = f"({calls - base_calls:+d} calls, {units - base_units:+.1f} CU)"
+            print(f"      {case:8s} {summary}  {delta if case != 'without' else ''}")
+    print(
+        "    (DynamoDB Local reports no units for a refused conditional write; DynamoDB charges"
+        "\n    it as a write of the larger of the two items: a retry costs 1 unit per KB of the"
+        "\n    kept record, a few hundred bytes plus the compressed response)"
+    )
 
 
 def main() -> None:

@@ -290,7 +290,9 @@ def _explain_missing(subscriptions: list[tuple[str, str]]) -> None:
     for environment_id, subscription_id in subscriptions:
         subscription = store.get(environment_id, subscription_id)
         circuit = subscription.circuit if subscription else None
-        waiting = len(backlog.oldest(environment_id, subscription_id, limit=1000))
+        waiting = sum(
+            len(e.messages) for e in backlog.oldest(environment_id, subscription_id, limit=1000)
+        )
         page = deliveries.list_page(environment_id, subscription_id, limit=100, starting_after=None)
         statuses = sorted({d.status for d in page.items})
         print(

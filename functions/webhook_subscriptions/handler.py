@@ -17,6 +17,7 @@ from shared.http.app import (
     lambda_handler_for,
     query_params,
     request_path,
+    response_holds_secret,
 )
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
@@ -64,6 +65,7 @@ def _object(subscription: Subscription, *, with_secret: bool = False) -> dict[st
         "disabled": subscription.disabled,
     }
     if with_secret:
+        response_holds_secret(app)
         found["secret"] = subscription.secret
     return {
         **found,

@@ -5,7 +5,9 @@ module: the authorizer imports `shared.store.tenancy`, whose CLI helpers write, 
 authorizer itself only resolves a key with one GetItem. Transactions are authorized item by
 item (a Put as PutItem, a ConditionCheck as ConditionCheckItem); only the content functions
 check items they do not write (a session's user and group, an edited draft's content);
-nothing scans; nothing manages the table.
+nothing scans; nothing manages the table. Every function with write routes also claims and
+answers Idempotency-Key records (shared/store/idempotency.py: a conditional PutItem, then an
+UpdateItem), which each of them already may; the definitions function has no write route.
 
 A function the route table gains before it is listed here gets `READ_WRITE`, the profile of
 an ordinary API function, so a new route deploys and works; narrow it here when you know

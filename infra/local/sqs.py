@@ -97,6 +97,12 @@ class _Queue:
             return message if visible_at <= now else None
         return None
 
+    def soonest_visible(self) -> float | None:
+        """When the earliest hidden message becomes visible (stale entries may make it early:
+        a waiter then just looks again)."""
+        tops = [heap[0][0] for heap in self.waiting.values() if heap]
+        return min(tops) if tops else None
+
     def load(self, group: str, now: float) -> int:
         """Messages of the group received and still invisible (in flight)."""
         flying = self.in_flight.get(group, set())
@@ -243,10 +249,15 @@ class LocalSqs(LocalService):
                 raise SqsError("InvalidParameterValue", "VisibilityTimeout must be 0 to 43200.")
             while True:
                 picked = self._pick(queue, wanted, visibility)
-                remaining = deadline - time.time()
+                now = time.time()
+                remaining = deadline - now
                 if picked or remaining <= 0 or self._server is None:
                     break
-                self._lock.wait(min(remaining, 0.05))
+                # Until a send wakes us, or the next hidden message comes back into view.
+                soonest = queue.soonest_visible()
+                if soonest is not None:
+                    remaining = min(remaining, max(0.001, soonest - now))
+                self._lock.wait(remaining)
         return {"Messages": [_shape(message, receipt, names) for message, receipt in picked]}
 
     def _pick(self, queue: _Queue, wanted: int, visibility: int) -> list[tuple[_Message, str]]:

@@ -33,7 +33,8 @@ from pydantic.json_schema import models_json_schema
 
 from infra.openapi.objects import STRING, Schema, ref, response_schemas
 from infra.routes import API_FUNCTIONS, FunctionRoute
-from shared.domain.limits import MAX_QUERY_VALUE_LENGTH
+from shared.domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_QUERY_VALUE_LENGTH
+from shared.http import idempotency
 from shared.http.conventions import API_VERSION
 from shared.http.listing import DEFAULT_LIMIT, MAX_LIMIT, ListSpec
 
@@ -73,6 +74,19 @@ HEADER_PARAMETERS: tuple[HeaderParameter, ...] = (
         ),
         schema={"type": "string", "enum": [API_VERSION]},
     ),
+    HeaderParameter(
+        name=idempotency.HEADER,
+        component="IdempotencyKey",
+        description=idempotency.HEADER_DESCRIPTION,
+        schema={
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+            # Printable ASCII, not only spaces (shared/http/idempotency.py).
+            "pattern": "^[ -~]*[!-~][ -~]*$",
+        },
+        methods=WRITES,
+    ),
 )
 
 
@@ -91,7 +105,12 @@ ERROR_ANSWERS: tuple[ErrorAnswer, ...] = (
     ErrorAnswer(404, "NotFound", "Unrecognized URL, or no such object."),
     ErrorAnswer(405, "MethodNotAllowed", "The method is not allowed on this URL."),
     ErrorAnswer(406, "NotAcceptable", "The client does not accept JSON."),
-    ErrorAnswer(409, "Conflict", "Too many concurrent updates to one object; retry."),
+    ErrorAnswer(
+        409,
+        "Conflict",
+        "Too many concurrent updates to one object (retry), or an Idempotency-Key in use or "
+        f"reused: {', '.join(f'`{code}`' for code in idempotency.ERROR_CODES[1:])}.",
+    ),
     ErrorAnswer(413, "TooLarge", "The request is too large."),
     ErrorAnswer(415, "UnsupportedMediaType", "The body is not declared as JSON."),
     ErrorAnswer(

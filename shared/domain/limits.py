@@ -55,6 +55,14 @@ MAX_QUERY_VALUE_LENGTH = 2_048
 MAX_LIST_FILTER_VALUES = 100
 # Lambda answers at most 6 MB; a list stops adding objects before its body reaches this.
 MAX_RESPONSE_BYTES = 5_000_000
+# Idempotency-Key: Stripe's length; printable ASCII, so characters are bytes (a header value
+# with other bytes arrives differently decoded through different proxies).
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# How long a key's first response is kept and replayed (Stripe's 24 hours).
+IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60
+# A replayed response is kept compressed in one item, under DynamoDB's 400 KB with a margin
+# for the record's other attributes. Only responses with large `expand`s come near it.
+MAX_REPLAYED_RESPONSE_BYTES = 350_000
 
 # --- read budgets: what one request may read (docs/table-design.md states their cost) ---------
 # A filtered list that pages through an index examines at most this many items, then answers
@@ -175,6 +183,18 @@ LIMITS: tuple[Limit, ...] = (
         "every item is checked, then written, in one request",
     ),
     Limit("request body", f"{MAX_BODY_BYTES:,} bytes", "parsing stays cheap and bounded"),
+    Limit(
+        "`Idempotency-Key` header",
+        f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters of printable ASCII (space to `~`); "
+        f"kept {IDEMPOTENCY_RETENTION_SECONDS // 3600} hours",
+        "Stripe's rule; other bytes arrive decoded differently through different proxies",
+    ),
+    Limit(
+        "a response replayed for an `Idempotency-Key`",
+        f"{MAX_REPLAYED_RESPONSE_BYTES:,} bytes compressed (zlib); a larger one is answered "
+        "on a retry with a `409` (`idempotency_response_unavailable`)",
+        "it is kept in one item (400 KB); only large `expand`s come near it",
+    ),
     Limit(
         "a query parameter's value",
         f"{MAX_QUERY_VALUE_LENGTH:,} characters",

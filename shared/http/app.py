@@ -5,29 +5,35 @@ Handlers stay thin: they parse with the helpers below, call a store, and return 
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain import limits
 from shared.domain.errors import Conflict, InvalidInput, Unavailable, Unknown
-from shared.http import conventions
+from shared.http import conventions, idempotency
 from shared.http.errors import ApiError, BadRequest, envelope
 from shared.http.listing import QueryParams
 from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
+from shared.store import idempotency as records
 
 RETRY_AFTER_SECONDS = 5
 ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+# How long a claimed Idempotency-Key is held without a Lambda context to say (tests).
+DEFAULT_IN_FLIGHT_SECONDS = 30.0
 
 
 def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
-    app.use(middlewares=[_check_conventions, _decode_path_parameters])
+    app.use(middlewares=[_check_conventions, _decode_path_parameters, _idempotent])
 
     def _api_error(error: ApiError) -> Response[Any]:
         return error_response(app, error.status, error.code, error.message)
@@ -182,6 +188,129 @@ def path_parameter(name: str, value: str) -> str:
     if problem:
         raise BadRequest(f"Invalid `{name}`: {problem}.")
     return decoded
+
+
+def _idempotent(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]) -> Any:
+    """The `Idempotency-Key` header (shared/http/idempotency.py): a write with a key claims it
+    first, then keeps its response for replays or releases the key for a retry. A write
+    without one runs as it always did, with no extra DynamoDB call."""
+    event = app.current_event
+    values = _header_values(app, idempotency.HEADER)
+    if not values or event.http_method.upper() not in idempotency.WRITE_METHODS:
+        return next_middleware(app)
+    if not _is_route(app):
+        return next_middleware(app)  # 404 and 405 change nothing and are not kept
+    key = idempotency.check_key(values)
+    env = environment_id(app)
+    request = idempotency.fingerprint(event.http_method, event.path, query_params(app), event.body)
+    held = records.claim(
+        env, key, request, now=time.time(), in_flight_seconds=_remaining_seconds(app)
+    )
+    if isinstance(held, records.Claimed):
+        return _run_claimed(app, next_middleware, env, key, held.token)
+    if held.fingerprint != request:
+        message = idempotency.reused_message(event.http_method, event.path)
+        return error_response(app, 409, idempotency.KEY_REUSED, message)
+    if isinstance(held, records.InFlight):
+        retry = {"Retry-After": str(idempotency.IN_USE_RETRY_AFTER_SECONDS)}
+        return error_response(app, 409, idempotency.KEY_IN_USE, idempotency.IN_USE_MESSAGE, retry)
+    kept = held.response
+    if kept.body is None:
+        message = idempotency.unavailable_message(kept.status, kept.size)
+        return error_response(app, 409, idempotency.RESPONSE_UNAVAILABLE, message)
+    return Response(
+        status_code=kept.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=kept.body,
+        headers={**kept.headers, idempotency.REPLAYED_HEADER: "true"},
+    )
+
+
+def _run_claimed(
+    app: APIGatewayRestResolver,
+    next_middleware: Callable[..., Any],
+    env: str,
+    key: str,
+    token: str,
+) -> Response[Any]:
+    """Runs a request whose key it claimed; its response, an error's included, is kept or the
+    key released. Failing to record that never fails the request (the write is done): the
+    claim then frees itself when the invocation's time is up."""
+    try:
+        response: Response[Any] = next_middleware(app)
+    except Exception as error:
+        response = _render_error(app, error)
+    body = _serialized_body(response)
+    try:
+        if idempotency.is_kept(response.status_code):
+            headers = {k: v for k, v in response.headers.items() if isinstance(v, str)}
+            size = len(body.encode("utf-8", "surrogatepass"))
+            kept = records.KeptResponse(response.status_code, headers, body, size)
+            sealed = bool(app.context.get(_HOLDS_SECRET))
+            records.answer(env, key, token, kept, now=time.time(), sealed=sealed)
+        else:
+            records.release(env, key, token, now=time.time())
+    except Exception:
+        logger.exception("Could not record the outcome of a request's Idempotency-Key")
+    return response
+
+
+_HOLDS_SECRET = "response_holds_secret"
+
+
+def response_holds_secret(app: APIGatewayRestResolver) -> None:
+    """Marks this request's response as holding a secret: an Idempotency-Key keeps it
+    encrypted (shared/webhooks/sealing.py), never in clear."""
+    app.context[_HOLDS_SECRET] = True
+
+
+def _render_error(app: APIGatewayRestResolver, error: Exception) -> Response[Any]:
+    """The response create_app's exception handlers give `error` (every Exception has one)."""
+    handler = app.exception_handler_manager.lookup_exception_handler(type(error))
+    if handler is None:
+        raise error
+    rendered: Response[Any] = handler(error)
+    return rendered
+
+
+def _serialized_body(response: Response[Any]) -> str:
+    """The body as the client gets it (serialized as Powertools would, once, here), so a
+    replay sends the same bytes."""
+    body = response.body
+    if not isinstance(body, str):
+        body = json.dumps(body, separators=(",", ":"), cls=Encoder)
+        response.body = body
+    return body
+
+
+def _remaining_seconds(app: APIGatewayRestResolver) -> float:
+    """Until this invocation is stopped: a claim held by a crashed one frees itself then."""
+    remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return DEFAULT_IN_FLIGHT_SECONDS
+    return max(1.0, float(remaining()) / 1000)
+
+
+def _is_route(app: APIGatewayRestResolver) -> bool:
+    """Whether a registered route matched (not Powertools' catch-all for 404 and 405)."""
+    route = app.context.get("_route")
+    return any(route is registered for registered in (*app._static_routes, *app._dynamic_routes))
+
+
+def _header_values(app: APIGatewayRestResolver, name: str) -> list[str]:
+    """Every value of a header, whatever its case (API Gateway passes names as sent)."""
+    event = app.current_event
+    wanted = name.lower()
+    values = [
+        value
+        for header, listed in (event.multi_value_headers or {}).items()
+        if header.lower() == wanted
+        for value in listed or []
+    ]
+    if not values:
+        single = _header(app, name)
+        values = [single] if single is not None else []
+    return values
 
 
 def _header(app: APIGatewayRestResolver, name: str) -> str | None:

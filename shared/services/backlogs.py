@@ -11,6 +11,7 @@ from shared.store import backlog
 from shared.store import subscriptions as subscriptions_store
 from shared.store.subscriptions import Subscription
 from shared.webhooks import queue
+from shared.webhooks.messages import DeliveryMessage
 
 # Longer than one probe (15 s at most) with its bookkeeping, or a drain's budget: whoever holds
 # a circuit's lease (a probe, or a drain) has it alone.
@@ -38,12 +39,19 @@ def drain(subscription: Subscription) -> str:
             continue  # an entry arrived after the read: go round again
         # Queued first, removed after: a run that dies in between sends some twice (same ids),
         # never none.
-        queue.enqueue([entry.message for entry in entries])
+        queue.enqueue([message for entry in entries for message in entry.messages])
         backlog.remove(entries)
     subscriptions_store.schedule_probe(
         env, sub, next_probe_at=iso(time.time()), count_attempt=False
     )  # the next probe run goes on
     return "draining"
+
+
+def give_up(messages: list[DeliveryMessage]) -> None:
+    """Their window ended: parked for a person, recorded dead."""
+    for message in messages:
+        queue.park(message)
+        log_status(message, "dead")
 
 
 def expire(subscription: Subscription, now: float) -> int:
@@ -56,7 +64,6 @@ def expire(subscription: Subscription, now: float) -> int:
         limit=EXPIRE_PAGE,
     )
     for entry in entries:
-        queue.park(entry.message)
-        log_status(entry.message, "dead")
+        give_up(entry.messages)
     backlog.remove(entries)
     return len(entries)

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from shared.services.backlogs import LEASE_SECONDS, drain, expire
+from shared.services.backlogs import LEASE_SECONDS, drain, expire, give_up
 from shared.services.delivery import (
     attempt_record,
     disable_if_failing_too_long,
@@ -95,11 +95,11 @@ def probe(environment_id: str, subscription_id: str, seen_next_probe_at: str) ->
         _schedule(claimed, now, count_attempt=False)  # something arrived: look again
         return "retry"
     entry = entries[0]
-    outcome = post(claimed, entry.message, now)
+    outcome = post(claimed, entry.head, now)
     record = attempt_record(outcome, now)
     if outcome.succeeded:
-        log_attempt(entry.message, record, "succeeded")
-        backlog.remove([entry])
+        log_attempt(entry.head, record, "succeeded")
+        backlog.replace(entry, entry.messages[1:], window_seconds=window_seconds())
         draining = subscriptions_store.start_draining(
             environment_id, subscription_id, lease_until=iso(now + LEASE_SECONDS)
         )
@@ -110,16 +110,17 @@ def probe(environment_id: str, subscription_id: str, seen_next_probe_at: str) ->
         claimed.circuit.probe_attempts + 1, rng=_rng, scale=get_settings().webhook_backoff_scale
     )
     # Like the shared path: the last attempt lands at the end of the notification's window.
-    window_end = entry.message.window_started_at + window_seconds()
+    window_end = entry.head.window_started_at + window_seconds()
     if window_end <= now:
-        queue.park(entry.message)
-        log_attempt(entry.message, record, "dead")
+        log_attempt(entry.head, record, "dead")
+        queue.park(entry.head)
+        give_up(entry.messages[1:])  # they share its window
         backlog.remove([entry])
         next_probe = now  # the next notification in the backlog is due at once
     else:
         next_probe = min(next_probe, window_end)
         record["next_attempt_at"] = iso(next_probe)
-        log_attempt(entry.message, record, "backlogged")
+        log_attempt(entry.head, record, "backlogged")
     expire(claimed, now)  # the rest of the backlog whose windows ended meanwhile
     _schedule(claimed, next_probe, count_attempt=True)
     return "failed"

@@ -258,6 +258,16 @@ def session_answer(
     }
 
 
+IDEMPOTENCY_SORT_KEY = "IDEM"
+
+
+def idempotency_record(environment_id: str, key_digest: str) -> dict[str, str]:
+    """The record of one Idempotency-Key (its SHA-256, hex) in one environment: a partition of
+    its own, so keys never share a hot partition. Its sort key matches no stream filter
+    (`U`, `G`, `EV#`, `PURGE#`): claiming a key notifies nothing."""
+    return {"PK": f"E#{environment_id}#IDEM#{key_digest}", "SK": IDEMPOTENCY_SORT_KEY}
+
+
 PURGE_JOB_PREFIX = "PURGE#"
 
 

@@ -99,16 +99,16 @@ def post(
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
-    # A receiver that trickles bytes never trips a per-read timeout: cut the socket at the
-    # deadline instead, whatever the connection is doing then.
-    watchdog = threading.Timer(timeout, _cut, args=(connection,))
-    watchdog.daemon = True
-    watchdog.start()
-    slow_watch = None
-    if on_slow is not None and slow_after is not None:
-        slow_watch = threading.Timer(slow_after, _quietly, args=(on_slow,))
-        slow_watch.daemon = True
-        slow_watch.start()
+    # A receiver that trickles bytes never trips a per-read timeout: one watcher thread per
+    # attempt cuts the socket at the deadline instead, whatever the connection is doing then
+    # (and calls `on_slow` first when the answer is late).
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch,
+        args=(done, connection, timeout, slow_after if on_slow is not None else None, on_slow),
+        daemon=True,
+    )
+    watcher.start()
     try:
         connection.request(
             "POST", target, body=body, headers={**headers, "Host": parts.netloc.rpartition("@")[2]}
@@ -125,10 +125,25 @@ def post(
             return outcome(None, f"timed out after {timeout:g} s", timed_out=True)
         return outcome(None, f"{type(failure).__name__}: {failure}"[:500])
     finally:
-        watchdog.cancel()
-        if slow_watch is not None:
-            slow_watch.cancel()
+        done.set()
         connection.close()
+
+
+def _watch(
+    done: threading.Event,
+    connection: http.client.HTTPConnection,
+    timeout: float,
+    slow_after: float | None,
+    on_slow: Callable[[], None] | None,
+) -> None:
+    waited = 0.0
+    if slow_after is not None and on_slow is not None and slow_after < timeout:
+        if done.wait(slow_after):
+            return
+        _quietly(on_slow)
+        waited = slow_after
+    if not done.wait(timeout - waited):
+        _cut(connection)
 
 
 def _cut(connection: http.client.HTTPConnection) -> None:

@@ -156,6 +156,7 @@ ROUTES = [
     ("POST", "/content_sessions/{id}/end"),
 ]
 
+ODD_KEYS = ["", " ", "x" * 256, "\x7f", "caf\u00e9"]
 ODD_IDS = ["%00", "%2F..%2F", "x" * 2000, "%E2%9C%93", "%F0%9F%98%80", "a%20b", "%25", "null"]
 
 
@@ -238,6 +239,12 @@ def _bad_requests(rng: random.Random) -> list[tuple[str, str, dict[str, Any]]]:
             (method, path, {"query": [("starting_after", "\x00")]}),
             (method, path, {"headers": {"Userflow-Version": "1999-01-01"}}),
             (method, path, {"headers": {"Content-Type": "text/plain"}, "body": b"id=1"}),
+            (method, path, {"headers": {"Idempotency-Key": rng.choice(ODD_KEYS)}}),
+            (
+                method,
+                path,
+                {"headers": {"Idempotency-Key": f"barrage-{len(requests)}"}, "json": _junk(rng)},
+            ),
         ]
     return requests
 

@@ -27,6 +27,7 @@ def record(sort_key: str, event_name: str = "INSERT") -> dict[str, Any]:
         ("M#g", False),
         ("B#0001#d", False),
         ("S#1", False),
+        ("IDEM", False),  # an Idempotency-Key record: claiming or answering notifies nothing
     ],
 )
 def test_dispatch_gets_users_groups_and_events_only(sort_key: str, dispatched: bool) -> None:
@@ -35,7 +36,12 @@ def test_dispatch_gets_users_groups_and_events_only(sort_key: str, dispatched: b
 
 @pytest.mark.parametrize(
     ("sort_key", "event_name", "purged"),
-    [("PURGE#1", "INSERT", True), ("PURGE#1", "REMOVE", False), ("U", "INSERT", False)],
+    [
+        ("PURGE#1", "INSERT", True),
+        ("PURGE#1", "REMOVE", False),
+        ("U", "INSERT", False),
+        ("IDEM", "INSERT", False),
+    ],
 )
 def test_the_cascade_gets_new_purge_jobs_only(sort_key: str, event_name: str, purged: bool) -> None:
     assert matches(PURGE_FILTER, record(sort_key, event_name)) is purged

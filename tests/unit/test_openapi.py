@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from infra.openapi import generator
 from infra.openapi.__main__ import DOCUMENT, main, render
-from infra.openapi.generator import WRITES, HeaderParameter, build_document
+from infra.openapi.generator import WRITES, build_document
 from infra.routes import API_FUNCTIONS
+from shared.http import idempotency
 
 # Operations Userflow's API reference lacks (docs: the README's extension table).
 EXTENSIONS = {
@@ -108,22 +108,11 @@ def test_lists_document_their_query_parameters(document: dict[str, Any]) -> None
     assert required == {"group_id", "user_id"}
 
 
-def test_a_common_header_is_one_entry_on_every_operation_it_concerns(
-    document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """How the Idempotency-Key header joins the document: one HeaderParameter."""
-    idempotency = HeaderParameter(
-        name="Idempotency-Key",
-        component="IdempotencyKey",
-        description="A key to retry a write safely.",
-        schema={"type": "string"},
-        methods=WRITES,
-    )
-    monkeypatch.setattr(generator, "HEADER_PARAMETERS", (*generator.HEADER_PARAMETERS, idempotency))
-    extended = build_document()
+def test_idempotency_key_is_documented_once_on_every_write(document: dict[str, Any]) -> None:
     reference = {"$ref": "#/components/parameters/IdempotencyKey"}
-    for operations in extended["paths"].values():
+    for operations in document["paths"].values():
         for method, operation in operations.items():
             assert (reference in operation.get("parameters", [])) == (method.upper() in WRITES)
-    assert "IdempotencyKey" in extended["components"]["parameters"]
-    assert "IdempotencyKey" not in document["components"]["parameters"]
+    header = document["components"]["parameters"]["IdempotencyKey"]
+    assert header["name"] == idempotency.HEADER and header["in"] == "header"
+    assert header["description"] == idempotency.HEADER_DESCRIPTION

@@ -152,3 +152,33 @@ def test_secrets_stored_in_clear_are_sealed_by_the_cli_keeping_their_value(
     assert found is not None and (found.secret, found.previous_secret) == (legacy, legacy + "old")
     # Again: nothing left in clear.
     assert store.seal_stored_secrets(environment) == 0
+
+
+def test_a_kept_response_holding_a_secret_is_sealed_and_replays_it(environment: str) -> None:
+    """Idempotency-Key keeps responses for replays: those showing a secret (creation,
+    rotation) are kept sealed, so the table still holds no secret in clear."""
+    from functions.webhook_subscriptions.handler import lambda_handler as handler
+    from tests.support import api_event
+    from tests.unit.conftest import LambdaContext
+
+    def call(path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        event = api_event(
+            "POST", path, environment_id=environment, headers={"Idempotency-Key": key}, body=body
+        )
+        lambda_handler: Any = handler
+        response: dict[str, Any] = lambda_handler(event, LambdaContext())
+        assert response["statusCode"] == 200, response["body"]
+        return response
+
+    body = {"api_version": "2020-01-03", "topics": ["user"], "url": URL}
+    created = call("/webhook_subscriptions", body, "create-1")
+    subscription = json.loads(created["body"])
+    rotate_path = f"/webhook_subscriptions/{subscription['id']}/rotate_secret"
+    rotated = call(rotate_path, {}, "rotate-1")
+    secrets = [subscription["secret"], json.loads(rotated["body"])["secret"]]
+
+    scanned = json.dumps(dynamo.client().scan(TableName=dynamo.table_name())["Items"])
+    assert not [secret for secret in secrets if secret in scanned]
+    sealing.reset()  # another container replays them
+    assert call("/webhook_subscriptions", body, "create-1")["body"] == created["body"]
+    assert call(rotate_path, {}, "rotate-1")["body"] == rotated["body"]

@@ -39,11 +39,21 @@ def postponed(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
+@pytest.fixture(autouse=True)
+def _pipeline(queues: dict[str, str], postponed: list[float]) -> None:
+    """Every test here runs with the queues and the bucket, and no real postponement."""
+
+
 def deliver(message: DeliveryMessage, attempt: int = 1) -> str:
     try:
         return delivery.deliver(message.to_json(), "handle", attempt)
     except delivery.RetryLater:
         return "retry later"
+
+
+def held(environment: str, subscription_id: str) -> list[DeliveryMessage]:
+    """Every message in the subscription's backlog, oldest first."""
+    return [m for e in backlog.oldest(environment, subscription_id, limit=100) for m in e.messages]
 
 
 def notification(environment: str, subscription_id: str, n: int, **extra: Any) -> DeliveryMessage:
@@ -62,7 +72,6 @@ def open_by_failures(
 
 def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_without_a_post(
     environment: str,
-    queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -80,7 +89,7 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
     fourth = notification(environment, subscription.id, 4)
     assert deliver(fourth) == "backlogged"
     assert untouched.sent == []
-    assert [e.message for e in backlog.oldest(environment, subscription.id, limit=10)] == [
+    assert held(environment, subscription.id) == [
         third,
         fourth,
     ]
@@ -93,8 +102,6 @@ def test_three_failures_in_a_row_open_the_circuit_and_later_messages_wait_withou
 
 def test_a_success_between_failures_keeps_the_circuit_closed(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -108,7 +115,6 @@ def test_a_success_between_failures_keeps_the_circuit_closed(
 
 def test_a_timeout_opens_the_circuit_at_once(
     environment: str,
-    queues: dict[str, str],
     postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -122,8 +128,6 @@ def test_a_timeout_opens_the_circuit_at_once(
 
 def test_one_slow_answer_trips_nothing(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -141,8 +145,6 @@ def test_one_slow_answer_trips_nothing(
 
 def test_two_slow_attempts_at_once_open_the_circuit_and_a_late_2xx_drains_it_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -176,7 +178,6 @@ def test_two_slow_attempts_at_once_open_the_circuit_and_a_late_2xx_drains_it_at_
 def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -188,7 +189,7 @@ def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
     assert after is not None and after.circuit is not None
     assert after.circuit.state == "open" and after.circuit.probe_attempts == 1
     assert after.circuit.next_probe_at > now_iso()
-    assert [e.message for e in backlog.oldest(environment, subscription.id, limit=5)] == [third]
+    assert held(environment, subscription.id) == [third]
     logged = deliveries.get_delivery(environment, subscription.id, third.delivery_id)
     assert logged is not None and logged.status == "backlogged"
     assert [a["status_code"] for a in logged.attempts] == [None, 500]
@@ -199,7 +200,6 @@ def test_a_failed_probe_backs_off_and_leaves_the_backlog_as_it_was(
 def test_a_successful_probe_drains_the_backlog_oldest_first_and_closes_the_circuit(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -238,8 +238,6 @@ def test_a_successful_probe_drains_the_backlog_oldest_first_and_closes_the_circu
 
 def test_two_probe_runs_never_take_one_receiver_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -253,8 +251,6 @@ def test_two_probe_runs_never_take_one_receiver_at_once(
 
 def test_nothing_strands_behind_a_closed_circuit(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -272,7 +268,7 @@ def test_nothing_strands_behind_a_closed_circuit(
     refused = notification(environment, subscription.id, 10)
     assert backlog.add([refused], window_seconds=3600) == [refused]
     # Taken back: nothing waits behind the closed circuit.
-    assert refused not in [e.message for e in backlog.oldest(environment, subscription.id, limit=9)]
+    assert refused not in held(environment, subscription.id)
     receiver = FakeReceiver(OK)
     monkeypatch.setattr(sender, "post", receiver)
     assert deliver(notification(environment, subscription.id, 11)) == "succeeded"
@@ -280,8 +276,6 @@ def test_nothing_strands_behind_a_closed_circuit(
 
 def test_an_empty_backlog_closes_the_circuit(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -297,7 +291,6 @@ def test_an_empty_backlog_closes_the_circuit(
 def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     environment: str,
     queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -314,14 +307,12 @@ def test_notifications_whose_window_ends_in_the_backlog_are_dead_and_parked(
     assert logged is not None and logged.status == "dead"
     assert logged.attempts[-1]["next_attempt_at"] is None
     assert queued(queues["dead"]) == [stale]
-    left = [e.message for e in backlog.oldest(environment, subscription.id, limit=10)]
+    left = held(environment, subscription.id)
     assert left == [head, fresh]
 
 
 def test_a_disabled_subscription_is_not_probed_and_re_enabling_probes_at_once(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -349,8 +340,6 @@ def test_a_disabled_subscription_is_not_probed_and_re_enabling_probes_at_once(
 
 def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subscription = subscribe(environment)
@@ -358,13 +347,11 @@ def test_a_disabled_subscription_with_an_open_circuit_gets_nothing_new(
     subscriptions.update(environment, subscription.id, disabled=True)
     later = notification(environment, subscription.id, 5)
     assert deliver(later) == "skipped"  # not kept for after a re-enable either
-    assert later not in [e.message for e in backlog.oldest(environment, subscription.id, limit=9)]
+    assert later not in held(environment, subscription.id)
 
 
 def test_one_receivers_probe_failing_does_not_stop_the_others(
     environment: str,
-    queues: dict[str, str],
-    postponed: list[float],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     broken, fine = subscribe(environment), subscribe(environment)
@@ -380,3 +367,31 @@ def test_one_receivers_probe_failing_does_not_stop_the_others(
     monkeypatch.setattr(backlog, "oldest", oldest)
     monkeypatch.setattr(sender, "post", FakeReceiver(OK))
     assert probing.run(now=LATER) == {"error": 1, "drained": 1}
+
+
+def test_a_batch_held_together_is_one_write_split_by_size_and_drained_whole(
+    environment: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscription = subscribe(environment)
+    open_by_failures(environment, subscription.id, monkeypatch)
+    backlog.remove(backlog.oldest(environment, subscription.id, limit=10))
+    started = time.time()
+    big = "x" * 40_000  # about 40 KB each: 7 of them fill a 300 KB entry
+    batch = [
+        notification(environment, subscription.id, n, body=big, window_started_at=started + n)
+        for n in range(10)
+    ]
+    assert backlog.add(batch, window_seconds=3600) == []
+    entries = backlog.oldest(environment, subscription.id, limit=10)
+    assert [len(e.messages) for e in entries] == [7, 3]
+    assert [m for e in entries for m in e.messages] == batch  # oldest window first
+
+    receiver = FakeReceiver(OK)
+    monkeypatch.setattr(sender, "post", receiver)
+    sent_back: list[DeliveryMessage] = []
+    monkeypatch.setattr(queue, "enqueue", lambda messages, **_: sent_back.extend(messages))
+    assert probing.run(now=LATER) == {"drained": 1}
+    assert [body for _, body, _ in receiver.sent] == [big.encode()]  # the head, probed
+    assert sent_back == batch[1:]  # the rest, queued again in order
+    assert backlog.oldest(environment, subscription.id, limit=10) == []
