@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -29,7 +33,7 @@ USERS_LIST = ListSpec(
 
 
 @app.post("/users")
-def upsert_user() -> dict[str, Any]:
+def upsert_user() -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     body = parse_model(UpsertUserBody, json_body(app))
@@ -38,7 +42,7 @@ def upsert_user() -> dict[str, Any]:
 
 
 @app.get("/users/<user_id>")
-def get_user(user_id: str) -> dict[str, Any]:
+def get_user(user_id: str) -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     user = users.get(env, user_id)
@@ -48,13 +52,13 @@ def get_user(user_id: str) -> dict[str, Any]:
 
 
 @app.delete("/users/<user_id>")
-def delete_user(user_id: str) -> dict[str, Any]:
+def delete_user(user_id: str) -> returns.Deleted:
     deletion.delete_user(environment_id(app), user_id)
     return deleted_object("user", user_id)
 
 
 @app.get("/users")
-def list_users() -> dict[str, Any]:
+def list_users() -> returns.UserList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_LIST)
@@ -62,11 +66,10 @@ def list_users() -> dict[str, Any]:
     return list_object(
         Expander(env).users(page.items, query.expand),
         has_more=page.has_more,
-        path="/users",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda r: r.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -14,19 +14,16 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from aws_lambda_powertools import Logger
-
 from shared.clock import format_timestamp
 from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
 from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
+from shared.observability import logger
 from shared.store import attributed, definitions, events, groups, memberships, users
 from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
 from shared.store.parallel import run_all
-
-logger = Logger()
 
 
 def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:
