@@ -115,6 +115,12 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+def specificity(template: str) -> tuple[int, ...]:
+    """How API Gateway ranks templates matching the same path: segment by segment, a static
+    segment before a variable one (`/users/search` before `/users/{user_id}`)."""
+    return tuple(int(part.startswith("{")) for part in template.strip("/").split("/"))
+
+
 _COMPILED = tuple(
     (function, template, _template_regex(template))
     for function in API_FUNCTIONS
@@ -122,10 +128,29 @@ _COMPILED = tuple(
 )
 
 
-def match(path: str) -> tuple[FunctionRoute, str, dict[str, str]] | None:
-    """Find the function serving `path`: (function, resource template, path parameters)."""
-    for function, template, regex in _COMPILED:
-        found = regex.match(path)
-        if found:
-            return function, template, found.groupdict()
-    return None
+def match(
+    path: str, functions: tuple[FunctionRoute, ...] = API_FUNCTIONS
+) -> tuple[FunctionRoute, str, dict[str, str]] | None:
+    """Find the function serving `path`: (function, resource template, path parameters).
+
+    Of several matching templates the most specific wins, as in API Gateway, whatever their
+    order in the table.
+    """
+    compiled = (
+        _COMPILED
+        if functions is API_FUNCTIONS
+        else tuple(
+            (function, template, _template_regex(template))
+            for function in functions
+            for template in function.paths
+        )
+    )
+    found = [
+        (specificity(template), function, template, hit.groupdict())
+        for function, template, regex in compiled
+        if (hit := regex.match(path))
+    ]
+    if not found:
+        return None
+    _, function, template, parameters = min(found, key=lambda candidate: candidate[0])
+    return function, template, parameters
