@@ -36,7 +36,13 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
     FunctionRoute(
         name="users",
         handler="functions.users.handler.lambda_handler",
-        paths=("/users", "/users/{user_id}"),
+        paths=(
+            "/users",
+            "/users/{user_id}",
+            # Extension: search. API Gateway routes the static segment first, so a user whose
+            # id were `search` could not be read at /users/{user_id}: upserts refuse that id.
+            "/users/search",
+        ),
     ),
     FunctionRoute(
         name="groups",

@@ -1,4 +1,4 @@
-"""Users: upsert (with groups and memberships), get, delete, list."""
+"""Users: upsert (with groups and memberships), get, delete, list; search (an extension)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import UpsertUserBody
-from shared.services import deletion, finder, writes
+from shared.services import deletion, finder, search, writes
 from shared.services.expansion import Expander
 from shared.store import users
 
@@ -27,6 +27,11 @@ USERS_LIST = ListSpec(
     id_filters=frozenset({"group_id", "segment_id"}),
 )
 
+# Extension: the order is the index's (matching text), and the cursor a position in it.
+USERS_SEARCH = ListSpec(
+    object_type="user", order_fields=frozenset(), filters=frozenset({"q"}), opaque_cursor=True
+)
+
 
 @app.post("/users")
 def upsert_user() -> dict[str, Any]:
@@ -35,6 +40,23 @@ def upsert_user() -> dict[str, Any]:
     body = parse_model(UpsertUserBody, json_body(app))
     user = writes.upsert_user(env, body)
     return Expander(env).users([user], expand)[0]
+
+
+@app.get("/users/search")
+def search_users() -> dict[str, Any]:
+    env = environment_id(app)
+    params = query_params(app)
+    query = parse_list_query(params, USERS_SEARCH)
+    page = search.search_users(
+        env, query.filters.get("q"), limit=query.limit, starting_after=query.starting_after
+    )
+    return list_object(
+        Expander(env).users(page.items, query.expand),
+        has_more=page.has_more,
+        path="/users/search",
+        params=params,
+        last_id=page.resume_after,
+    )
 
 
 @app.get("/users/<user_id>")

@@ -24,6 +24,9 @@ MAX_ID_BYTES = 480
 # Ids a URL path cannot carry: `/` splits the path, and clients (and API Gateway) resolve the
 # dot segments `.` and `..` before the request is routed.
 UNROUTABLE_IDS = frozenset({".", ".."})
+# User ids a path cannot reach: `GET /users/search` is the search (API Gateway routes a static
+# segment before `/users/{user_id}`), so a user `search` could never be read back.
+RESERVED_USER_IDS = frozenset({"search"})
 
 MAX_NAME_LENGTH = 255  # attribute and event names: ASCII, so characters are bytes
 MAX_ATTRIBUTES_PER_REQUEST = 100  # one UpdateItem's expression is at most 4 KB
@@ -100,6 +103,12 @@ LIMITS: tuple[Limit, ...] = (
         "`starting_after`)",
         f"1 to {MAX_ID_BYTES} bytes (UTF-8); no control characters, no `/`, not `.` or `..`",
         "it is part of table and index keys; a URL path cannot carry `/`, `.` or `..`",
+    ),
+    Limit(
+        "a user's `id` in an upsert",
+        "not `search`",
+        "`GET /users/search` is the search: a user with that id could not be read at "
+        "`/users/{user_id}`",
     ),
     Limit(
         "attribute name, event name",
@@ -252,6 +261,13 @@ def id_problem(value: str) -> str | None:
     if utf8_size(value) > MAX_ID_BYTES:
         return f"at most {MAX_ID_BYTES} bytes (UTF-8)"
     return None
+
+
+def user_id_problem(value: str) -> str | None:
+    """What keeps `value` from being a new user's id, or None."""
+    if value in RESERVED_USER_IDS:
+        return f"{value!r} is reserved: GET /users/{value} is an endpoint, not a user"
+    return id_problem(value)
 
 
 def is_unicode(value: str) -> bool:

@@ -40,7 +40,16 @@ def _segment_name(value: str) -> str:
     return value
 
 
+def _valid_user_id(value: str) -> str:
+    problem = limits.user_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 ObjectId = Annotated[str, BeforeValidator(_id_text), AfterValidator(_valid_id)]
+# The id of a user an upsert may create: an id, and not one the paths reserve.
+NewUserId = Annotated[str, BeforeValidator(_id_text), AfterValidator(_valid_user_id)]
 SegmentName = Annotated[str, Field(min_length=1), AfterValidator(_segment_name)]
 
 
@@ -59,7 +68,7 @@ class MembershipBody(Body):
 
 
 class UpsertUserBody(Body):
-    id: ObjectId
+    id: NewUserId
     attributes: dict[str, Any] | None = None
     groups: Annotated[list[GroupBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = None
     memberships: Annotated[list[MembershipBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = (

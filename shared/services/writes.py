@@ -20,8 +20,9 @@ from shared.clock import format_timestamp
 from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
 from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput
+from shared.domain.search import SEARCH_FIELDS, index_terms
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
-from shared.store import attributed, definitions, events, groups, memberships, users
+from shared.store import attributed, definitions, events, groups, memberships, search, users
 from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
 from shared.store.parallel import run_all
@@ -72,6 +73,7 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         return partial(attributed.write, upsert, current.get(upsert.key_tuple))
 
     stored = run_all([writing(user), *(writing(group) for group, _ in linked)])[0]
+    _index_for_search(environment_id, stored, user.changes, created=user.key_tuple not in current)
     run_all([writing(membership) for _, membership in linked])
     if body.prune_memberships:
         stale = [
@@ -86,6 +88,21 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         _record_definitions(environment_id, "group", group_upsert.changes)
         _record_definitions(environment_id, "group_membership", membership_upsert.changes)
     return stored
+
+
+def _index_for_search(
+    environment_id: str, stored: Record, changes: list[AttributeChange], *, created: bool
+) -> None:
+    """Index what the write touched of the user's id, email and name, as stored after it (a
+    new user: every value it has)."""
+    touched = {c.name for c in changes} & set(SEARCH_FIELDS[1:])
+    terms = {
+        field: term
+        for field, term in index_terms(stored.id, stored.attributes).items()
+        if field in touched or (created and term is not None)
+    }
+    if terms:
+        search.write_entries(environment_id, stored.id, int(stored.fields["v"]), terms)
 
 
 def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:

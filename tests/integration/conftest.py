@@ -59,6 +59,10 @@ class ApiResponse:
     def text(self) -> str:
         return self.body.decode()
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
 
 class ApiClient:
     """A plain HTTP client for the local API, sending what a Userflow client sends.
