@@ -53,6 +53,10 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     # memberships (Query, BatchWriteItem for stale ones), delete (DeleteItem + the purge job's
     # PutItem), lists and expansion (indexes, BatchGetItem), segments filter (GetItem).
     "users": READ_WRITE,
+    # Bulk user upserts: what a user upsert does (BatchGetItem, UpdateItem, GetItem on a list
+    # operation's retry, PutItem of search entries and definitions, Query and BatchWriteItem
+    # when pruning memberships), for many users. Never deletes an object, never lists.
+    "users_bulk": TableAccess(table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, BATCH_WRITE)),
     # Groups: the same shape as users (an upsert reads with GetItem), plus /group_memberships
     # (DeleteItem).
     "groups": READ_WRITE,

@@ -24,9 +24,9 @@ MAX_ID_BYTES = 480
 # Ids a URL path cannot carry: `/` splits the path, and clients (and API Gateway) resolve the
 # dot segments `.` and `..` before the request is routed.
 UNROUTABLE_IDS = frozenset({".", ".."})
-# User ids a path cannot reach: `GET /users/search` is the search (API Gateway routes a static
-# segment before `/users/{user_id}`), so a user `search` could never be read back.
-RESERVED_USER_IDS = frozenset({"search"})
+# User ids a path cannot reach: `/users/search` and `/users/bulk` are endpoints (API Gateway
+# routes a static segment before `/users/{user_id}`), so such a user could never be read back.
+RESERVED_USER_IDS = frozenset({"search", "bulk"})
 
 MAX_NAME_LENGTH = 255  # attribute and event names: ASCII, so characters are bytes
 MAX_ATTRIBUTES_PER_REQUEST = 100  # one UpdateItem's expression is at most 4 KB
@@ -54,6 +54,10 @@ MAX_CHOICE_BYTES = 1_024
 # every question comes with a session's `answers`: 100 of them fit a response many times over.
 MAX_ANSWER_BYTES = 8_192
 MAX_BODY_BYTES = 262_144
+# POST /users/bulk: Lambda takes a request of at most 6 MB (the whole event), and 1,000 user
+# upserts fit API Gateway's 29 s with room to spare (measured: README).
+MAX_BULK_USERS = 1_000
+MAX_BULK_BODY_BYTES = 5_000_000
 MAX_QUERY_VALUE_LENGTH = 2_048
 MAX_LIST_FILTER_VALUES = 100
 # Lambda answers at most 6 MB; a list stops adding objects before its body reaches this.
@@ -106,9 +110,9 @@ LIMITS: tuple[Limit, ...] = (
     ),
     Limit(
         "a user's `id` in an upsert",
-        "not `search`",
-        "`GET /users/search` is the search: a user with that id could not be read at "
-        "`/users/{user_id}`",
+        "not `search` or `bulk`",
+        "`/users/search` and `/users/bulk` are endpoints: a user with such an id could not be "
+        "read at `/users/{user_id}`",
     ),
     Limit(
         "attribute name, event name",
@@ -193,6 +197,11 @@ LIMITS: tuple[Limit, ...] = (
     ),
     Limit("request body", f"{MAX_BODY_BYTES:,} bytes", "parsing stays cheap and bounded"),
     Limit(
+        "`users` of one `POST /users/bulk`",
+        f"1 to {MAX_BULK_USERS:,}, in a body of at most {MAX_BULK_BODY_BYTES:,} bytes",
+        "Lambda's 6 MB request limit; the work fits API Gateway's 29 s",
+    ),
+    Limit(
         "`Idempotency-Key` header",
         f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters of printable ASCII (space to `~`); "
         f"kept {IDEMPOTENCY_RETENTION_SECONDS // 3600} hours",
@@ -266,7 +275,7 @@ def id_problem(value: str) -> str | None:
 def user_id_problem(value: str) -> str | None:
     """What keeps `value` from being a new user's id, or None."""
     if value in RESERVED_USER_IDS:
-        return f"{value!r} is reserved: GET /users/{value} is an endpoint, not a user"
+        return f"{value!r} is reserved: /users/{value} is an endpoint, not a user"
     return id_problem(value)
 
 

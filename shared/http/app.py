@@ -112,8 +112,8 @@ def query_params(app: APIGatewayRestResolver) -> QueryParams:
     return app.current_event.multi_value_query_string_parameters or {}
 
 
-def json_body(app: APIGatewayRestResolver) -> Any:
-    return conventions.parse_json_body(app.current_event.body)
+def json_body(app: APIGatewayRestResolver, max_bytes: int = limits.MAX_BODY_BYTES) -> Any:
+    return conventions.parse_json_body(app.current_event.body, max_bytes)
 
 
 def optional_json_body(app: APIGatewayRestResolver) -> Any:
@@ -221,6 +221,15 @@ def _run_claimed(
     except Exception:
         logger.exception("Could not record the outcome of a request's Idempotency-Key")
     return response
+
+
+def error_of(app: APIGatewayRestResolver, error: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and the envelope's `error` object create_app's handlers give `error` (for a
+    result that holds many outcomes, such as a bulk write's items)."""
+    response = _render_error(app, error)
+    body = json.loads(response.body) if isinstance(response.body, str) else response.body
+    assert isinstance(body, dict), "create_app's handlers answer with the envelope"
+    return response.status_code, body["error"]
 
 
 def _render_error(app: APIGatewayRestResolver, error: Exception) -> Response[Any]:

@@ -17,7 +17,7 @@ from pydantic import (
 
 from shared.domain import limits
 from shared.domain.content import ContentType, DraftEdit, QuestionDraft, QuestionType, TaskDraft
-from shared.domain.limits import MAX_GROUPS_PER_UPSERT
+from shared.domain.limits import MAX_BULK_USERS, MAX_GROUPS_PER_UPSERT
 
 
 def _id_text(value: Any) -> Any:
@@ -87,6 +87,13 @@ class UpsertUserBody(Body):
         if self.memberships is not None:
             return self.memberships
         return [MembershipBody(group=group) for group in self.groups or []]
+
+
+class BulkUsersBody(Body):
+    """POST /users/bulk: each item is a POST /users body, checked on its own (a bad item is
+    that item's error, not the request's)."""
+
+    users: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_USERS)]
 
 
 class UpsertGroupBody(Body):

@@ -47,6 +47,17 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
     "authorizer": {"table": {"dynamodb:GetItem"}},
     "users": READ_WRITE_EXPECTED,
     "groups": READ_WRITE_EXPECTED,
+    # A user upsert, many times: no delete, no index.
+    "users_bulk": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+        }
+    },
     "events": {
         "table": {
             "dynamodb:GetItem",
