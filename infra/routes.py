@@ -46,6 +46,9 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
             # Extension: search. API Gateway routes the static segment first, so a user whose
             # id were `search` could not be read at /users/{user_id}: upserts refuse that id.
             "/users/search",
+            # Extensions: opting a user out of content, and back in.
+            "/users/{user_id}/unsubscribe",
+            "/users/{user_id}/resubscribe",
         ),
     ),
     # Extension: up to 1,000 user upserts in one request. A function of its own: it needs

@@ -1,4 +1,5 @@
-"""Users: upsert (with groups and memberships), get, delete, list; search (an extension)."""
+"""Users: upsert (with groups and memberships), get, delete, list; search and opting out of
+content (extensions)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    optional_json_body,
+    query_params,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import UpsertUserBody
+from shared.http.models import Body, UpsertUserBody
 from shared.services import deletion, finder, search, writes
 from shared.services.expansion import Expander
 from shared.store import users
@@ -73,6 +80,25 @@ def get_user(user_id: str) -> dict[str, Any]:
 def delete_user(user_id: str) -> dict[str, Any]:
     deletion.delete_user(environment_id(app), user_id)
     return deleted_object("user", user_id)
+
+
+@app.post("/users/<user_id>/unsubscribe")
+def unsubscribe(user_id: str) -> dict[str, Any]:
+    """Extension: the user starts no content sessions until it resubscribes."""
+    return _subscription(user_id, subscribed=False)
+
+
+@app.post("/users/<user_id>/resubscribe")
+def resubscribe(user_id: str) -> dict[str, Any]:
+    return _subscription(user_id, subscribed=True)
+
+
+def _subscription(user_id: str, *, subscribed: bool) -> dict[str, Any]:
+    env = environment_id(app)
+    expand = parse_expand(query_params(app), "user")
+    parse_model(Body, optional_json_body(app))  # no fields: any is a 400
+    user = writes.set_content_subscription(env, user_id, subscribed=subscribed)
+    return Expander(env).users([user], expand)[0]
 
 
 @app.get("/users")

@@ -16,11 +16,18 @@ from functools import partial
 
 from aws_lambda_powertools import Logger
 
-from shared.clock import format_timestamp
-from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
+from shared.clock import format_timestamp, now_iso
+from shared.domain.attributes import (
+    AttributeChange,
+    DataType,
+    Operation,
+    parse_changes,
+    parse_datetime,
+)
 from shared.domain.attributes import validate_name as validate_attribute_name
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import InvalidInput, Unknown
 from shared.domain.search import SEARCH_FIELDS, index_terms
+from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
 from shared.store import attributed, definitions, events, groups, memberships, search, users
 from shared.store.attributed import Record, Upsert
@@ -103,6 +110,27 @@ def _index_for_search(
     }
     if terms:
         search.write_entries(environment_id, stored.id, int(stored.fields["v"]), terms)
+
+
+def set_content_subscription(environment_id: str, user_id: str, *, subscribed: bool) -> Record:
+    """Opt a user out of content (`content_unsubscribed_at`, set once: unsubscribing again
+    keeps the first time) or back in (the attribute removed). An attribute like any other: it
+    reaches webhooks as `user.updated`, and POST /users may set or unset it too. An unknown
+    user is a 404: nothing is created."""
+    change = (
+        AttributeChange(UNSUBSCRIBED_ATTRIBUTE, Operation.UNSET, None, None)
+        if subscribed
+        else AttributeChange(
+            UNSUBSCRIBED_ATTRIBUTE, Operation.SET_ONCE, now_iso(), DataType.DATETIME
+        )
+    )
+    planned = users.planned_upsert(environment_id, user_id, [change], must_exist=True)
+    try:
+        stored = attributed.upsert(planned)
+    except attributed.MissingItem:
+        raise Unknown(f"No user with id {user_id!r}.") from None
+    _record_definitions(environment_id, "user", planned.changes)
+    return stored
 
 
 def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:
