@@ -111,6 +111,19 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
             "/content_sessions/{session_id}/end",
         ),
     ),
+    # Extensions: import and export jobs (their steps run in the transfer_jobs function).
+    FunctionRoute(
+        name="transfers",
+        handler="functions.transfers.handler.lambda_handler",
+        paths=(
+            "/imports",
+            "/imports/{job_id}",
+            "/imports/{job_id}/start",
+            "/imports/{job_id}/errors",
+            "/exports",
+            "/exports/{job_id}",
+        ),
+    ),
     FunctionRoute(
         name="webhook_subscriptions",
         handler="functions.webhook_subscriptions.handler.lambda_handler",

@@ -1,4 +1,5 @@
-"""The Waymark stack for one stage: the table, the API, the cascade, webhooks, monitoring."""
+"""The Waymark stack for one stage: the table, the API, the cascade, webhooks, import and
+export jobs, monitoring."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from infra.constructs.monitoring import (
 )
 from infra.constructs.python_function import PythonFunction
 from infra.constructs.table import TableConstruct
+from infra.constructs.transfers import TransfersConstruct
 from infra.constructs.webhooks import DELIVERY_OUTCOMES, WebhooksConstruct
 
 PRODUCTION_STAGE = "prod"
@@ -55,6 +57,13 @@ class WaymarkStack(Stack):
             subscriptions_function=self.api.functions["webhook_subscriptions"],
             removal_policy=removal_policy,
         )
+        self.transfers = TransfersConstruct(
+            self,
+            "Transfers",
+            table=self.table,
+            api_function=self.api.functions["transfers"],
+            removal_policy=removal_policy,
+        )
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
@@ -67,11 +76,13 @@ class WaymarkStack(Stack):
                 _watched(self.webhooks.dispatch, stream=True),
                 _watched(self.webhooks.delivery),
                 _watched(self.webhooks.probe),
+                _watched(self.transfers.function),
             ],
             table=self.table.table,
             dead_letter_queues={
                 "cascade": self.cascade.dead_letter_queue,
                 "webhook-dispatch": self.webhooks.dispatch_failures,
+                "transfer-jobs": self.transfers.dead_letter_queue,
             },
             queues=[
                 MonitoredQueue(

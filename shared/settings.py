@@ -30,6 +30,9 @@ class Settings:
     s3_endpoint_url: str | None
     # How many webhook subscriptions one environment may have.
     webhook_subscription_limit: int
+    # Import and export jobs: the bucket of their files, and the queue of their steps.
+    transfers_bucket: str | None
+    jobs_queue_url: str | None
 
 
 @lru_cache(maxsize=1)
@@ -48,4 +51,6 @@ def get_settings() -> Settings:
         webhook_subscription_limit=int(
             os.environ.get("WEBHOOK_SUBSCRIPTION_LIMIT") or DEFAULT_SUBSCRIPTION_LIMIT
         ),
+        transfers_bucket=os.environ.get("TRANSFERS_BUCKET") or None,
+        jobs_queue_url=os.environ.get("JOBS_QUEUE_URL") or None,
     )

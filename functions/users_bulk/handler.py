@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,8 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.domain.limits import MAX_BULK_BODY_BYTES
 from shared.http.app import create_app, environment_id, error_of, json_body, request_id
 from shared.http.conventions import parse_model
-from shared.http.models import BulkUsersBody, UpsertUserBody
-from shared.services import bulk, writes
+from shared.http.models import BulkUsersBody
+from shared.services import bulk
 from shared.store.attributed import Record
 
 app = create_app()
@@ -35,11 +34,8 @@ NOT_PROCESSED = "not_processed"
 def bulk_upsert_users() -> dict[str, Any]:
     env = environment_id(app)
     body = parse_model(BulkUsersBody, json_body(app, MAX_BULK_BODY_BYTES))
-    outcomes = bulk.run_each(
-        [partial(_upsert, env, item) for item in body.users],
-        keys=[_key(index, item) for index, item in enumerate(body.users)],
-        time_left=_time_left(),
-        reserve_seconds=RESERVE_SECONDS,
+    outcomes = bulk.upsert_users(
+        env, body.users, time_left=_time_left(), reserve_seconds=RESERVE_SECONDS
     )
     results = [
         _result(index, item, outcome)
@@ -53,18 +49,6 @@ def bulk_upsert_users() -> dict[str, Any]:
         "failed": len(codes) - codes.count(None) - codes.count(NOT_PROCESSED),
         "not_processed": codes.count(NOT_PROCESSED),
     }
-
-
-def _upsert(env: str, item: Any) -> Record:
-    return writes.upsert_user(env, parse_model(UpsertUserBody, item))
-
-
-def _key(index: int, item: Any) -> str:
-    """Writes to one user id run in order; anything else (no usable id) on its own."""
-    user_id = item.get("id") if isinstance(item, dict) else None
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user_id = str(user_id)
-    return f"id:{user_id}" if isinstance(user_id, str) else f"item:{index}"
 
 
 def _result(index: int, item: Any, outcome: bulk.Outcome[Record]) -> dict[str, Any]:

@@ -88,6 +88,16 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
         table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, DELETE, BATCH_WRITE, CONDITION_CHECK),
         index_actions=(QUERY,),
     ),
+    # Import and export jobs through the API: creates a job (PutItem), reads it (GetItem),
+    # queues an import (UpdateItem), lists an import's bad rows (Query of its partition).
+    "transfers": TableAccess(table_actions=(GET, QUERY, PUT, UPDATE)),
+    # The jobs' steps: an import writes its rows as upserts (what users_bulk does, for groups
+    # too) and its bad rows (BatchWriteItem); an export reads lists (GSI1, the table for
+    # memberships, BatchGetItem of groups, the definitions partition); both read and record
+    # the job (GetItem, UpdateItem). Never deletes.
+    "transfer_jobs": TableAccess(
+        table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, BATCH_WRITE), index_actions=(QUERY,)
+    ),
     # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
     # (PutItem, GetItem, UpdateItem for PATCH/rotation/re-arming a probe, DeleteItem), Query of
     # that partition (list, the cap's count) and of a delivery log (list, recover); UpdateItem

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from infra.local.aws_services import LocalAwsServices
+from infra.local.aws_services import JOBS_QUEUE, LocalAwsServices
 from infra.local.dynamodb_local import REGION, DynamoDBLocal, ensure_table
 from infra.local.queues import QueuePoller
 from infra.local.schedule import Every
@@ -53,6 +53,10 @@ STREAM_HANDLERS = {
     ),
 }
 QUEUE_HANDLER = "functions.webhook_delivery.handler.lambda_handler"
+JOBS_HANDLER = "functions.transfer_jobs.handler.lambda_handler"
+# As the stack's mapping: one step a message; steps of a few jobs at once (threads here).
+JOBS_CONCURRENCY = 2
+JOBS_VISIBILITY_SECONDS = 600
 SCHEDULED_HANDLER = "functions.webhook_probe.handler.lambda_handler"
 # Every minute in AWS (EventBridge's finest rate); locally often, so tests need not wait.
 PROBE_INTERVAL_SECONDS = 0.5
@@ -104,10 +108,10 @@ def stream_handler(path: str) -> StreamHandler:
 
 
 class LocalStack:
-    """DynamoDB Local + table + SQS and S3 (moto) + HTTP API + stream and queue pollers + the
-    probe schedule, started and stopped together. Webhooks may go to http:// loopback
-    receivers (the local-development switch): that is how a developer points them at a server
-    on their own machine.
+    """DynamoDB Local + table + SQS and S3 (moto) + HTTP API + stream and queue pollers (webhook
+    deliveries, job steps) + the probe schedule, started and stopped together. Webhooks may go
+    to http:// loopback receivers (the local-development switch): that is how a developer
+    points them at a server on their own machine.
 
     start() points this process at the table (TABLE_NAME, DYNAMODB_ENDPOINT_URL and dummy
     AWS credentials in os.environ, store caches reset): the authorizer and the stream handlers
@@ -135,6 +139,7 @@ class LocalStack:
         self.poller: StreamPoller | None = None
         self.aws = LocalAwsServices(host=host)
         self.queue_poller: QueuePoller | None = None
+        self.jobs_poller: QueuePoller | None = None
         self.probe_schedule: Every | None = None
 
     @property
@@ -166,6 +171,16 @@ class LocalStack:
                 handler=load_handler(QUEUE_HANDLER),
             )
             self.queue_poller.start()
+            self.jobs_poller = QueuePoller(
+                endpoint_url=self.aws.sqs_endpoint_url,
+                queue_url=self.aws.jobs_queue_url,
+                handler=load_handler(JOBS_HANDLER),
+                batch_size=1,
+                concurrency=JOBS_CONCURRENCY,
+                visibility_timeout=JOBS_VISIBILITY_SECONDS,
+                queue_name=JOBS_QUEUE,
+            )
+            self.jobs_poller.start()
             probe = load_handler(SCHEDULED_HANDLER)
             self.probe_schedule = Every(
                 PROBE_INTERVAL_SECONDS, lambda: probe({}, None), name="webhook-probe"
@@ -189,15 +204,20 @@ class LocalStack:
         os.environ["WEBHOOK_QUEUE_URL"] = self.aws.queue_url
         os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.aws.dead_letter_queue_url
         os.environ["WEBHOOK_BODIES_BUCKET"] = self.aws.bodies_bucket
+        os.environ["TRANSFERS_BUCKET"] = self.aws.transfers_bucket
+        os.environ["JOBS_QUEUE_URL"] = self.aws.jobs_queue_url
         os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
+        from shared.transfers import files, steps
         from shared.webhooks import bodies, queue
 
         dynamo.reset()
         queue.reset()
         bodies.reset()
+        files.reset()
+        steps.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the stream poller has handled everything written so far."""
@@ -211,11 +231,16 @@ class LocalStack:
             self.api.stop()
         finally:
             try:
-                for poller in (self.probe_schedule, self.queue_poller, self.poller):
+                for poller in (
+                    self.probe_schedule,
+                    self.jobs_poller,
+                    self.queue_poller,
+                    self.poller,
+                ):
                     if poller is not None:
                         poller.stop()
                 self.probe_schedule = None
-                self.queue_poller = self.poller = None
+                self.jobs_poller = self.queue_poller = self.poller = None
             finally:
                 try:
                     self.aws.stop()

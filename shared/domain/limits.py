@@ -58,6 +58,8 @@ MAX_BODY_BYTES = 262_144
 # upserts fit API Gateway's 29 s with room to spare (measured: README).
 MAX_BULK_USERS = 1_000
 MAX_BULK_BODY_BYTES = 5_000_000
+# An import job's file; each of its rows is a request body (MAX_BODY_BYTES).
+MAX_IMPORT_FILE_BYTES = 1_073_741_824
 MAX_QUERY_VALUE_LENGTH = 2_048
 MAX_LIST_FILTER_VALUES = 100
 # Lambda answers at most 6 MB; a list stops adding objects before its body reaches this.
@@ -200,6 +202,11 @@ LIMITS: tuple[Limit, ...] = (
         "`users` of one `POST /users/bulk`",
         f"1 to {MAX_BULK_USERS:,}, in a body of at most {MAX_BULK_BODY_BYTES:,} bytes",
         "Lambda's 6 MB request limit; the work fits API Gateway's 29 s",
+    ),
+    Limit(
+        "an import file; one of its rows",
+        f"{MAX_IMPORT_FILE_BYTES:,} bytes; {MAX_BODY_BYTES:,} bytes (as a request body)",
+        "a job reads it in chunks; a row is one upsert",
     ),
     Limit(
         "`Idempotency-Key` header",

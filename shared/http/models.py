@@ -18,6 +18,7 @@ from pydantic import (
 from shared.domain import limits
 from shared.domain.content import ContentType, DraftEdit, QuestionDraft, QuestionType, TaskDraft
 from shared.domain.limits import MAX_BULK_USERS, MAX_GROUPS_PER_UPSERT
+from shared.domain.transfers import Format, ObjectType
 
 
 def _id_text(value: Any) -> Any:
@@ -198,6 +199,20 @@ class ProgressBody(Body):
 class AnswerBody(Body):
     question_cvid: StrictStr
     answer_value: Any  # checked against the question by the session rules
+
+
+# Import and export jobs (an extension).
+
+
+class ImportBody(Body):
+    object_type: ObjectType  # users or groups (the job says so otherwise)
+    format: Format = Format.NDJSON
+
+
+class ExportBody(Body):
+    object_type: ObjectType
+    format: Format = Format.NDJSON
+    condition: dict[str, Any] | None = None
 
 
 # Webhook subscriptions: a rotation's grace period, one day by default, at most a week.

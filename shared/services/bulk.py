@@ -15,7 +15,13 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from shared.http.conventions import parse_model
+from shared.http.models import UpsertGroupBody, UpsertUserBody
+from shared.services import writes
+from shared.store.attributed import Record
 
 T = TypeVar("T")
 
@@ -66,3 +72,52 @@ def run_each(
     for future in [_pool.submit(run_chain, chain) for chain in chains.values()]:
         future.result()
     return outcomes
+
+
+def item_key(index: int, item: Any) -> str:
+    """Writes to one id run in order; an item without a usable id runs on its own."""
+    object_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(object_id, int) and not isinstance(object_id, bool):
+        object_id = str(object_id)
+    return f"id:{object_id}" if isinstance(object_id, str) else f"item:{index}"
+
+
+def upsert_users(
+    environment_id: str,
+    items: Sequence[Any],
+    *,
+    time_left: Callable[[], float] = lambda: math.inf,
+    reserve_seconds: float = 0.0,
+) -> list[Outcome[Record]]:
+    """Each item as a POST /users body (parsed, checked and written on its own)."""
+    return _upsert_each(
+        items,
+        lambda item: writes.upsert_user(environment_id, parse_model(UpsertUserBody, item)),
+        time_left=time_left,
+        reserve_seconds=reserve_seconds,
+    )
+
+
+def upsert_groups(environment_id: str, items: Sequence[Any]) -> list[Outcome[Record]]:
+    """Each item as a POST /groups body."""
+    return _upsert_each(
+        items,
+        lambda item: writes.upsert_group(environment_id, parse_model(UpsertGroupBody, item)),
+        time_left=lambda: math.inf,
+        reserve_seconds=0.0,
+    )
+
+
+def _upsert_each(
+    items: Sequence[Any],
+    upsert: Callable[[Any], Record],
+    *,
+    time_left: Callable[[], float],
+    reserve_seconds: float,
+) -> list[Outcome[Record]]:
+    return run_each(
+        [partial(upsert, item) for item in items],
+        keys=[item_key(index, item) for index, item in enumerate(items)],
+        time_left=time_left,
+        reserve_seconds=reserve_seconds,
+    )

@@ -297,6 +297,29 @@ def idempotency_record(environment_id: str, key_digest: str) -> dict[str, str]:
     return {"PK": f"E#{environment_id}#IDEM#{key_digest}", "SK": IDEMPOTENCY_SORT_KEY}
 
 
+# Import and export jobs: a partition per job holding the job and the bad rows its import
+# reported; GSI1 lists an environment's jobs by creation.
+JOB_ERROR_PREFIX = "ERR#"
+
+
+def transfer_job(environment_id: str, job_id: str) -> dict[str, str]:
+    return {"PK": f"E#{environment_id}#JOB#{job_id}", "SK": "JOB"}
+
+
+def transfer_jobs_listing(environment_id: str) -> str:
+    return f"E#{environment_id}#JOBS"
+
+
+def job_error(environment_id: str, job_id: str, row: int) -> dict[str, str]:
+    """A bad row of an import, by its line number (fixed width: the text order is the
+    number order)."""
+    return {"PK": transfer_job(environment_id, job_id)["PK"], "SK": job_error_sort_key(row)}
+
+
+def job_error_sort_key(row: int) -> str:
+    return f"{JOB_ERROR_PREFIX}{row:012d}"
+
+
 PURGE_JOB_PREFIX = "PURGE#"
 
 

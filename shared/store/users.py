@@ -106,6 +106,15 @@ def in_creation_order(
         yield [attributed.record_from_item(i) for i in page]
 
 
+def walk(
+    environment_id: str, *, after: dict[str, str] | None, page_size: int
+) -> Iterator[tuple[list[Record], dict[str, str]]]:
+    """All users in creation order after the position `after`, a page at a time with the
+    position of its last (for jobs that continue in another invocation)."""
+    for page, position in _listing(environment_id, None).walk(after=after, page_size=page_size):
+        yield [attributed.record_from_item(i) for i in page], position
+
+
 def every(
     environment_id: str, *, email: str | None = None, bound: int, too_many: str
 ) -> list[Record]:

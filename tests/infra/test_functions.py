@@ -16,6 +16,7 @@ from infra.constructs.python_function import (
     SourceCopyBundler,
     function_code,
 )
+from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from tests.infra.conftest import Synthesized
@@ -27,6 +28,7 @@ ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
     WEBHOOK_PROBE,
+    TRANSFER_JOBS,
 )
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
@@ -53,7 +55,7 @@ def _function(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
     return properties
 
 
-def test_one_function_per_route_entry_the_authorizer_cascade_and_webhooks(
+def test_one_function_per_route_entry_the_authorizer_cascade_webhooks_and_jobs(
     dev: Synthesized,
 ) -> None:
     handlers = {
@@ -74,8 +76,12 @@ def test_runtime_architecture_tracing_and_layer(dev: Synthesized, route: Functio
 
 
 def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
-    """The webhook queue URLs a function is given (a queue's Ref is its URL)."""
+    """The queue URLs and buckets a function is given (a queue's Ref is its URL)."""
     webhooks = dev.stack.webhooks
+    transfers = {
+        "TRANSFERS_BUCKET": {"Ref": dev.logical_id(dev.stack.transfers.bucket)},
+        "JOBS_QUEUE_URL": {"Ref": dev.logical_id(dev.stack.transfers.queue)},
+    }
     queue = {"WEBHOOK_QUEUE_URL": {"Ref": dev.logical_id(webhooks.queue)}}
     dead_letters = {
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": dev.logical_id(webhooks.dead_letter_queue)}
@@ -86,6 +92,8 @@ def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
         WEBHOOK_DISPATCH.name: queue | bodies,
         WEBHOOK_DELIVERY.name: queue | dead_letters | bodies,
         WEBHOOK_PROBE.name: queue | dead_letters | bodies,
+        "transfers": transfers,
+        TRANSFER_JOBS.name: transfers,
     }.get(route.name, {})
 
 

@@ -120,8 +120,10 @@ def test_any_message_on_a_dead_letter_queue_alarms(dev: Synthesized) -> None:
         "cascade": dev.stack.cascade.dead_letter_queue,
         "webhook dispatch": dev.stack.webhooks.dispatch_failures,
         "webhook delivery": dev.stack.webhooks.dead_letter_queue,
+        "transfer jobs": dev.stack.transfers.dead_letter_queue,
     }
-    assert len(dev.resources("AWS::SQS::Queue")) == len(dead_letter_queues) + 1
+    # Besides them: the webhook delivery queue and the jobs queue.
+    assert len(dev.resources("AWS::SQS::Queue")) == len(dead_letter_queues) + 2
     for name, queue in dead_letter_queues.items():
         (alarm,) = _queue_alarms(dev, dev.logical_id(queue))
         assert _metric_names(alarm) == {"ApproximateNumberOfMessagesVisible"}, name
