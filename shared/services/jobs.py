@@ -184,6 +184,11 @@ def run_step(
             _fail(job, failure.code, str(failure))
             return
         except Exception:
+            if job.step != message.step:
+                # Progress was recorded since the message: a retry of it would find the job
+                # moved on, so the next step continues from what was recorded.
+                logger.exception("A job's chunk failed; its next step retries it")
+                break
             if final_attempt:
                 logger.exception("A job's step failed for the last time")
                 _fail(job, "internal_error", "The job failed on our end; start it again.")
