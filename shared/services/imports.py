@@ -98,10 +98,14 @@ def _import(job: Job) -> Job | None:
                 columns = _header(row)
                 needs_header = False
                 continue
+            raw: dict[str, Any] = {}
             try:
-                parsed.append((row.line, _body(job.object_type, row, columns)))
+                raw = _raw(row, columns)
+                parsed.append((row.line, rules.import_body(job.object_type, raw)))
             except InvalidInput as refused:
-                errors.append(RowError(row.line, None, "invalid_request", str(refused)))
+                errors.append(
+                    RowError(row.line, rules.row_id(raw), "invalid_request", str(refused))
+                )
             if len(parsed) + len(errors) >= CHUNK_ROWS:
                 finished = False
                 break
@@ -152,15 +156,13 @@ def _header(row: RawRow) -> list[Column]:
         raise JobFailed(f"Line {row.line}: {refused}") from None
 
 
-def _body(object_type: ObjectType, row: RawRow, columns: list[Column]) -> dict[str, Any]:
+def _raw(row: RawRow, columns: list[Column]) -> dict[str, Any]:
+    """The row as an object (a CSV row as the body it stands for)."""
     if row.text is None:
         raise InvalidInput(row.error or "The row cannot be read.")
-    raw = (
-        rules.csv_body(columns, rules.csv_record(row.text))
-        if columns
-        else rules.ndjson_row(row.text)
-    )
-    return rules.import_body(object_type, raw)
+    if columns:
+        return rules.csv_body(columns, rules.csv_record(row.text))
+    return rules.ndjson_row(row.text)
 
 
 def _row_error(line: int, object_id: str | None, error: Exception) -> RowError:

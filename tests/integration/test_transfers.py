@@ -89,7 +89,7 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_is_imported(api: Api
         (4, None, "invalid_request"),
         (6, "x", "invalid_request"),
         (7, "y", "invalid_request"),
-        (8, None, "invalid_request"),
+        (8, "z", "invalid_request"),
         (9, "search", "invalid_request"),
         (10, None, "invalid_request"),
     ]
@@ -175,7 +175,7 @@ def test_csv_in_and_out_with_types_quotes_and_groups(api: ApiClient) -> None:
         "tags:list",
         "vip:boolean",
     ]
-    assert table[1:] == [
+    assert sorted(table[1:]) == [
         ["c1", "2024-05-01T10:00:00.000+00:00", "3", "Ann, the first", '["a","b"]', "true"],
         ["c2", "", "", "Bob\nTwo lines", "", "false"],
     ]
