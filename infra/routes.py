@@ -21,6 +21,8 @@ class FunctionRoute:
     # latency alarms are a share of this).
     timeout_seconds: int = 10
     memory_mb: int = 512
+    # Other function folders whose handlers this one runs (bundled into its asset).
+    bundles: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -122,6 +124,34 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
             "/imports/{job_id}/errors",
             "/exports",
             "/exports/{job_id}",
+        ),
+    ),
+    # Extension: Usertour's v1 API, run through the handlers above (shared/usertour/mapping.py
+    # says which serves what).
+    FunctionRoute(
+        name="usertour_v1",
+        handler="functions.usertour_v1.handler.lambda_handler",
+        paths=(
+            "/v1/users",
+            "/v1/users/{user_id}",
+            "/v1/companies",
+            "/v1/companies/{company_id}",
+            "/v1/company-memberships",
+            "/v1/events",
+            "/v1/content",
+            "/v1/content/{content_id}",
+            "/v1/content-versions",
+            "/v1/content-versions/{version_id}",
+            "/v1/content-sessions",
+            "/v1/content-sessions/{session_id}",
+            "/v1/content-sessions/{session_id}/end",
+        ),
+        bundles=(
+            "functions/users",
+            "functions/groups",
+            "functions/events",
+            "functions/content",
+            "functions/content_sessions",
         ),
     ),
     FunctionRoute(

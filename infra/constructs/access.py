@@ -98,6 +98,10 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     "transfer_jobs": TableAccess(
         table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, BATCH_WRITE), index_actions=(QUERY,)
     ),
+    # Usertour v1: the users, groups, events, content and content sessions functions' reads
+    # and writes (it runs their handlers): what READ_WRITE holds; the v1 routes start no
+    # session and author no content (no ConditionCheckItem).
+    "usertour_v1": READ_WRITE,
     # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
     # (PutItem, GetItem, UpdateItem for PATCH/rotation/re-arming a probe, DeleteItem), Query of
     # that partition (list, the cap's count) and of a delivery log (list, recover); UpdateItem

@@ -18,7 +18,7 @@ from infra.constructs.python_function import (
 )
 from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
-from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute, match
 from tests.infra.conftest import Synthesized
 
 ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
@@ -149,9 +149,28 @@ def test_asset_holds_the_function_and_shared_only(dev: Synthesized, route: Funct
         for name in files
         if name.startswith("functions/") and name.count("/") == 2
     }
-    assert function_folders <= {route.folder.split("/")[1]}, "other functions leaked in"
+    # Only its own, and those whose handlers it runs (the Usertour v1 function's).
+    expected = {folder.split("/")[1] for folder in (route.folder, *route.bundles)}
+    assert function_folders <= expected, "other functions leaked in"
+    for folder in route.bundles:
+        assert f"{folder}/handler.py" in files
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not any(name.startswith((".venv", "node_modules", "tests", "cdk.out")) for name in files)
+
+
+def test_the_v1_function_bundles_exactly_the_handlers_it_runs() -> None:
+    from shared.usertour import mapping
+
+    (v1,) = [route for route in API_FUNCTIONS if route.name == "usertour_v1"]
+    handlers = {r.handler for r in (*mapping.ROUTES.values(), mapping.DELETE_MEMBERSHIP)}
+    assert set(v1.bundles) == {
+        handler.replace(".", "/").removesuffix("/handler") for handler in handlers
+    }
+    assert set(v1.paths) == set(mapping.ROUTES)
+    # Each v1 route's Waymark route is served by the handler the mapping names.
+    for route in (*mapping.ROUTES.values(), mapping.DELETE_MEMBERSHIP):
+        found = match(route.template)
+        assert found is not None and found[0].module == route.handler, route
 
 
 def test_every_function_has_its_own_asset(dev: Synthesized) -> None:

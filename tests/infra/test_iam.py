@@ -49,6 +49,9 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
     "authorizer": {"table": {"dynamodb:GetItem"}},
     "users": READ_WRITE_EXPECTED,
     "groups": READ_WRITE_EXPECTED,
+    # Runs the users, groups, events, content and content sessions handlers (reads, upserts,
+    # deletes, a session's end): their union, which is the API profile.
+    "usertour_v1": READ_WRITE_EXPECTED,
     # A user upsert, many times: no delete, no index.
     "users_bulk": {
         "table": {

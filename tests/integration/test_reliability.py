@@ -165,6 +165,16 @@ ROUTES = [
     ("GET", "/imports/{id}/errors"),
     ("POST", "/exports"),
     ("GET", "/exports/{id}"),
+    ("GET", "/v1/users"),
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users/{id}"),
+    ("POST", "/v1/companies"),
+    ("POST", "/v1/company-memberships"),
+    ("DELETE", "/v1/company-memberships"),
+    ("POST", "/v1/events"),
+    ("GET", "/v1/content-versions"),
+    ("GET", "/v1/content-sessions"),
+    ("POST", "/v1/content-sessions/{id}/end"),
 ]
 
 ODD_KEYS = ["", " ", "x" * 256, "\x7f", "caf\u00e9"]
