@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install dev test unit integration infra-tests lint format bench synth deploy clean
+.PHONY: install dev test unit integration infra-tests lint format bench synth deploy clean openapi
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -48,6 +48,10 @@ format: install
 
 bench: install
 	$(PY) -m bench
+
+## Regenerate docs/openapi.json from the code (a unit test fails when it is stale)
+openapi: install
+	$(PY) -m infra.openapi
 
 synth: install
 	npx cdk synth --no-notices -q

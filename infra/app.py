@@ -14,6 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra.constructs.domain import DomainSettings
 from infra.stack import WaymarkStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,14 +37,19 @@ def stack_name(stage: str) -> str:
 
 
 def build_app(
-    outdir: str | None = None, stage: str | None = None, *, nag: bool = True
+    outdir: str | None = None,
+    stage: str | None = None,
+    *,
+    nag: bool = True,
+    context: dict[str, Any] | None = None,
 ) -> tuple[cdk.App, WaymarkStack]:
     """Build (not synthesize) the app; `stage` None reads `-c stage=...`, default "dev".
 
     `nag=False` leaves the cdk-nag plugin out, for callers that run the checks themselves
     (`AwsSolutionsChecks().validate_scope(stack)` returns the findings instead of raising).
+    `context` adds to cdk.json's (tests: what `-c name=value` gives the CLI).
     """
-    app = cdk.App(outdir=outdir, context=project_context())
+    app = cdk.App(outdir=outdir, context={**project_context(), **(context or {})})
     stage = stage or str(app.node.try_get_context("stage") or DEFAULT_STAGE)
     if not _STAGE.match(stage):
         raise ValueError(f"invalid stage {stage!r}: lowercase letters, digits, '-'; max 20")
@@ -51,6 +57,12 @@ def build_app(
         app,
         stack_name(stage),
         stage=stage,
+        domain=DomainSettings.from_context(
+            {
+                name: app.node.try_get_context(name)
+                for name in ("domainName", "certificateArn", "hostedZoneId", "hostedZoneName")
+            }
+        ),
         description=f"Waymark API, stage {stage}",
     )
     if nag:

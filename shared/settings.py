@@ -1,56 +1,153 @@
-"""Runtime settings, read from the environment once per container."""
+"""Runtime settings: one validated model, read from the environment once per container.
+
+`Variables` names every environment variable the functions read; the CDK constructs set them
+by these names (infra/constructs), so the stack and the code can never spell one differently.
+A missing or malformed variable fails the first call to `get_settings()`, naming the
+variable: there is no default table.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_SUBSCRIPTION_LIMIT = 100
+# The namespace of every custom metric: the stack (and the local stack) set it as
+# POWERTOOLS_METRICS_NAMESPACE, Powertools reads it there; the dashboard reads it here.
+METRICS_NAMESPACE = "Waymark"
 
 
-@dataclass(frozen=True)
-class Settings:
-    table_name: str
-    # Set only off AWS (local stack, tests): DynamoDB Local's URL.
-    dynamodb_endpoint_url: str | None
-    region: str
-    # Webhooks: the delivery queue and its dead-letter queue (SQS URLs).
-    webhook_queue_url: str | None
-    webhook_dead_letter_queue_url: str | None
-    # Set only off AWS: the SQS endpoint of the local stack (moto server).
-    sqs_endpoint_url: str | None
-    # Local development only: lets webhooks go to http:// loopback receivers.
-    webhooks_allow_loopback: bool
-    # Tests only: multiplies the retry schedule and the 3-day window (never set in AWS).
-    webhook_backoff_scale: float
-    # The S3 bucket holding notification bodies too large to travel in a queue message.
-    webhook_bodies_bucket: str | None
-    # Set only off AWS: the S3 endpoint of the local stack (moto server).
-    s3_endpoint_url: str | None
+class Variables:
+    """The environment variables' names (the stack sets them; `Settings` reads them)."""
+
+    TABLE_NAME = "TABLE_NAME"
+    REGION = "AWS_REGION"  # set by Lambda itself
+    DEFAULT_REGION = "AWS_DEFAULT_REGION"  # what the AWS CLI and SDKs read off Lambda
+    WEBHOOK_QUEUE_URL = "WEBHOOK_QUEUE_URL"
+    WEBHOOK_DEAD_LETTER_QUEUE_URL = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
+    WEBHOOK_BODIES_BUCKET = "WEBHOOK_BODIES_BUCKET"
+    WEBHOOK_SECRETS_KEY = "WEBHOOK_SECRETS_KEY_ID"
+    WEBHOOK_SUBSCRIPTION_LIMIT = "WEBHOOK_SUBSCRIPTION_LIMIT"
+    TRANSFERS_BUCKET = "TRANSFERS_BUCKET"
+    JOBS_QUEUE_URL = "JOBS_QUEUE_URL"
+    # Read by Powertools itself; set by the stack from these names.
+    SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+    # Off AWS only (the local stack and tests): endpoints of DynamoDB Local and moto.
+    DYNAMODB_ENDPOINT_URL = "DYNAMODB_ENDPOINT_URL"
+    SQS_ENDPOINT_URL = "SQS_ENDPOINT_URL"
+    S3_ENDPOINT_URL = "S3_ENDPOINT_URL"
+    KMS_ENDPOINT_URL = "KMS_ENDPOINT_URL"
+    # Local development and tests only, never deployed (tests/infra pins that).
+    WEBHOOKS_ALLOW_LOOPBACK = "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"
+    WEBHOOK_BACKOFF_SCALE = "WEBHOOK_BACKOFF_SCALE"
+
+
+LOCAL_ONLY_VARIABLES = (
+    Variables.DYNAMODB_ENDPOINT_URL,
+    Variables.SQS_ENDPOINT_URL,
+    Variables.S3_ENDPOINT_URL,
+    Variables.KMS_ENDPOINT_URL,
+    Variables.WEBHOOKS_ALLOW_LOOPBACK,
+    Variables.WEBHOOK_BACKOFF_SCALE,
+)
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class SettingsError(RuntimeError):
+    """The function's environment is incomplete or malformed: a deployment mistake."""
+
+
+class Settings(BaseModel):
+    """What the functions read from their environment. Optional fields are needed only by
+    some functions; the code that needs one asks for it with `require`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table_name: Text
+    region: Text
+    # Webhooks: the delivery queue and its dead-letter queue (SQS URLs), the S3 bucket for
+    # notification bodies too large for a queue message, the KMS key of the secrets.
+    webhook_queue_url: Text | None = None
+    webhook_dead_letter_queue_url: Text | None = None
+    webhook_bodies_bucket: Text | None = None
+    webhook_secrets_key_id: Text | None = None
     # How many webhook subscriptions one environment may have.
-    webhook_subscription_limit: int
+    webhook_subscription_limit: Annotated[int, Field(ge=1)] = DEFAULT_SUBSCRIPTION_LIMIT
     # Import and export jobs: the bucket of their files, and the queue of their steps.
-    transfers_bucket: str | None
-    jobs_queue_url: str | None
+    transfers_bucket: Text | None = None
+    jobs_queue_url: Text | None = None
+    dynamodb_endpoint_url: Text | None = None
+    sqs_endpoint_url: Text | None = None
+    s3_endpoint_url: Text | None = None
+    kms_endpoint_url: Text | None = None
+    # Local development only: lets webhooks go to http:// loopback receivers.
+    webhooks_allow_loopback: bool = False
+    # Tests only: multiplies the retry schedule and the 3-day window.
+    webhook_backoff_scale: Annotated[float, Field(gt=0)] = 1.0
+
+    @field_validator("webhooks_allow_loopback", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        return value == "1" if isinstance(value, str) else value
+
+    def require(self, field: str) -> str:
+        """An optional setting this function cannot work without."""
+        value = getattr(self, field)
+        if not value:
+            raise SettingsError(f"{_VARIABLE_OF[field]} is not set: this function needs it.")
+        return str(value)
+
+
+# Field -> variable; the region alone has a fallback (Lambda sets AWS_REGION).
+_VARIABLE_OF = {
+    "table_name": Variables.TABLE_NAME,
+    "region": Variables.REGION,
+    "webhook_queue_url": Variables.WEBHOOK_QUEUE_URL,
+    "webhook_dead_letter_queue_url": Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL,
+    "webhook_bodies_bucket": Variables.WEBHOOK_BODIES_BUCKET,
+    "webhook_secrets_key_id": Variables.WEBHOOK_SECRETS_KEY,
+    "webhook_subscription_limit": Variables.WEBHOOK_SUBSCRIPTION_LIMIT,
+    "transfers_bucket": Variables.TRANSFERS_BUCKET,
+    "jobs_queue_url": Variables.JOBS_QUEUE_URL,
+    "dynamodb_endpoint_url": Variables.DYNAMODB_ENDPOINT_URL,
+    "sqs_endpoint_url": Variables.SQS_ENDPOINT_URL,
+    "s3_endpoint_url": Variables.S3_ENDPOINT_URL,
+    "kms_endpoint_url": Variables.KMS_ENDPOINT_URL,
+    "webhooks_allow_loopback": Variables.WEBHOOKS_ALLOW_LOOPBACK,
+    "webhook_backoff_scale": Variables.WEBHOOK_BACKOFF_SCALE,
+}
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse `environ`; an empty variable counts as unset. Raises SettingsError naming every
+    missing or malformed variable."""
+    values: dict[str, str] = {
+        field: environ[variable]
+        for field, variable in _VARIABLE_OF.items()
+        if environ.get(variable)
+    }
+    if "region" not in values and environ.get(Variables.DEFAULT_REGION):
+        values["region"] = environ[Variables.DEFAULT_REGION]
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        problems = [
+            f"{_VARIABLE_OF[str(e['loc'][0])]}: "
+            + ("missing" if e["type"] == "missing" else e["msg"])
+            for e in error.errors(include_url=False)
+        ]
+        raise SettingsError("Invalid function environment: " + "; ".join(problems)) from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings(
-        table_name=os.environ.get("TABLE_NAME", "waymark"),
-        dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        webhook_queue_url=os.environ.get("WEBHOOK_QUEUE_URL") or None,
-        webhook_dead_letter_queue_url=os.environ.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
-        sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or None,
-        webhooks_allow_loopback=os.environ.get("WAYMARK_WEBHOOKS_ALLOW_LOOPBACK") == "1",
-        webhook_backoff_scale=float(os.environ.get("WEBHOOK_BACKOFF_SCALE") or 1.0),
-        webhook_bodies_bucket=os.environ.get("WEBHOOK_BODIES_BUCKET") or None,
-        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
-        webhook_subscription_limit=int(
-            os.environ.get("WEBHOOK_SUBSCRIPTION_LIMIT") or DEFAULT_SUBSCRIPTION_LIMIT
-        ),
-        transfers_bucket=os.environ.get("TRANSFERS_BUCKET") or None,
-        jobs_queue_url=os.environ.get("JOBS_QUEUE_URL") or None,
-    )
+    """The settings of this container, parsed on first use (handlers call it first thing, so
+    a misconfigured function fails its first invocation, before doing anything)."""
+    return load_settings(os.environ)

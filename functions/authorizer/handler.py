@@ -3,6 +3,9 @@
 An unknown key gets a Deny policy whose context carries the error; the API's ACCESS_DENIED
 gateway response renders it as the spec's 401 envelope. A missing header never reaches
 this function (it is the identity source), API Gateway answers UNAUTHORIZED itself.
+
+An allowed key names its environment's usage-plan key (`usageIdentifierKey`): API Gateway
+throttles and counts each environment on its own (shared/domain/rate_limits.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 
+from shared.domain.rate_limits import usage_key
+from shared.observability import API_REQUEST_ID, observed, tag_environment
 from shared.store import tenancy
 
 BEARER = "bearer "
@@ -26,10 +31,12 @@ def bearer_token(authorization: str | None) -> str | None:
     return token or None
 
 
+@observed(correlation_id_path=API_REQUEST_ID)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     token = bearer_token(request.headers.get("authorization"))
     environment_id = tenancy.resolve_api_key(token) if token else None
+    tag_environment(environment_id)
 
     if environment_id is None:
         code, message = (
@@ -50,6 +57,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.method_arn,
         principal_id=environment_id,
         context={"environment_id": environment_id},
+        usage_identifier_key=usage_key(environment_id),
     )
     policy.allow_all_routes()
     return policy.asdict()

@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -22,9 +21,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.observability import logger, observed
 from shared.services.deletion import continue_purge, purge_job_from_image, run_purge
 
-logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 # The CDK event source mapping applies the same filter; the local stack feeds every record.
@@ -61,6 +60,7 @@ def _time_left(context: LambdaContext | None) -> Callable[[], float]:
     return lambda: context.get_remaining_time_in_millis() / 1000
 
 
+@observed()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context

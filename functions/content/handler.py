@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.content import Content
-from shared.http.app import create_app, environment_id, json_body, optional_json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    optional_json_body,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import Body, ContentBody, ContentPatchBody, DraftBody, PublishBody
+from shared.http.returns import EXTENSION
 from shared.services import content as service
 from shared.services.expansion import Expander
 
@@ -41,56 +49,56 @@ def _content(content: Content, expand: tuple[str, ...]) -> dict[str, Any]:
     return Expander(environment_id(app)).contents([content], expand)[0]
 
 
-@app.post("/content")
-def create_content() -> dict[str, Any]:
+@app.post("/content", openapi_extensions=EXTENSION)
+def create_content() -> returns.Content:
     expand = _expand()
     body = parse_model(ContentBody, json_body(app))
     return _content(service.create(environment_id(app), body.name, body.type), expand)
 
 
 @app.get(ONE)
-def get_content(content_id: str) -> dict[str, Any]:
+def get_content(content_id: str) -> returns.Content:
     return _content(service.get(environment_id(app), content_id), _expand())
 
 
-@app.patch(ONE)
-def update_content(content_id: str) -> dict[str, Any]:
+@app.patch(ONE, openapi_extensions=EXTENSION)
+def update_content(content_id: str) -> returns.Content:
     expand = _expand()
     body = parse_model(ContentPatchBody, json_body(app))
     return _content(service.update(environment_id(app), content_id, body.name, body.type), expand)
 
 
-@app.post(f"{ONE}/archive")
-def archive_content(content_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/archive", openapi_extensions=EXTENSION)
+def archive_content(content_id: str) -> returns.Content:
     expand = _expand()
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
     return _content(service.set_archived(environment_id(app), content_id, archived=True), expand)
 
 
-@app.post(f"{ONE}/unarchive")
-def unarchive_content(content_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/unarchive", openapi_extensions=EXTENSION)
+def unarchive_content(content_id: str) -> returns.Content:
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _content(service.set_archived(environment_id(app), content_id, archived=False), expand)
 
 
-@app.patch(f"{ONE}/draft")
-def edit_draft(content_id: str) -> dict[str, Any]:
+@app.patch(f"{ONE}/draft", openapi_extensions=EXTENSION)
+def edit_draft(content_id: str) -> returns.ContentVersion:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "content_version")
     body = parse_model(DraftBody, json_body(app))
     return Expander(env).versions([service.edit_draft(env, content_id, body.edit())], expand)[0]
 
 
-@app.post(f"{ONE}/publish")
-def publish_content(content_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/publish", openapi_extensions=EXTENSION)
+def publish_content(content_id: str) -> returns.Content:
     expand = _expand()
     body = parse_model(PublishBody, optional_json_body(app))
     return _content(service.publish(environment_id(app), content_id, body.description), expand)
 
 
 @app.get("/content")
-def list_content() -> dict[str, Any]:
+def list_content() -> returns.ContentList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, CONTENT_LIST)
@@ -98,21 +106,21 @@ def list_content() -> dict[str, Any]:
     return list_object(
         Expander(env).contents(page.items, query.expand),
         has_more=page.has_more,
-        path="/content",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda c: c.id),
     )
 
 
 @app.get("/content_versions/<version_id>")
-def get_version(version_id: str) -> dict[str, Any]:
+def get_version(version_id: str) -> returns.ContentVersion:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "content_version")
     return Expander(env).versions([service.get_version(env, version_id)], expand)[0]
 
 
 @app.get("/content_versions")
-def list_versions() -> dict[str, Any]:
+def list_versions() -> returns.ContentVersionList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, VERSIONS_LIST)
@@ -120,11 +128,10 @@ def list_versions() -> dict[str, Any]:
     return list_object(
         Expander(env).versions(page.items, query.expand),
         has_more=page.has_more,
-        path="/content_versions",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda v: v.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

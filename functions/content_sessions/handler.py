@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.objects import deleted_object
 from shared.domain.sessions import Session
-from shared.http.app import create_app, environment_id, json_body, optional_json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    optional_json_body,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import AnswerBody, Body, ProgressBody, StartSessionBody
+from shared.http.returns import EXTENSION
 from shared.services import sessions as service
 from shared.services.expansion import Expander
 
@@ -37,68 +45,68 @@ def _session(session: Session, expand: tuple[str, ...]) -> dict[str, Any]:
     return Expander(environment_id(app)).sessions([session], expand)[0]
 
 
-@app.post("/content_sessions")
-def start_session() -> dict[str, Any]:
+@app.post("/content_sessions", openapi_extensions=EXTENSION)
+def start_session() -> returns.ContentSession:
     expand = _expand()
     body = parse_model(StartSessionBody, json_body(app))
     return _session(service.start(environment_id(app), body), expand)
 
 
 @app.get(ONE)
-def get_session(session_id: str) -> dict[str, Any]:
+def get_session(session_id: str) -> returns.ContentSession:
     return _session(service.get(environment_id(app), session_id), _expand())
 
 
 @app.delete(ONE)
-def delete_session(session_id: str) -> dict[str, Any]:
+def delete_session(session_id: str) -> returns.Deleted:
     service.delete(environment_id(app), session_id)
     return deleted_object("content_session", session_id)
 
 
-@app.post(f"{ONE}/progress")
-def record_progress(session_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/progress", openapi_extensions=EXTENSION)
+def record_progress(session_id: str) -> returns.ContentSession:
     expand = _expand()
     body = parse_model(ProgressBody, json_body(app))
     return _session(service.record_progress(environment_id(app), session_id, body.progress), expand)
 
 
-@app.post(f"{ONE}/answers")
-def answer(session_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/answers", openapi_extensions=EXTENSION)
+def answer(session_id: str) -> returns.ContentSession:
     expand = _expand()
     body = parse_model(AnswerBody, json_body(app))
     return _session(service.answer(environment_id(app), session_id, body), expand)
 
 
-@app.post(f"{ONE}/tasks/<task_cvid>/complete")
-def complete_task(session_id: str, task_cvid: str) -> dict[str, Any]:
+@app.post(f"{ONE}/tasks/<task_cvid>/complete", openapi_extensions=EXTENSION)
+def complete_task(session_id: str, task_cvid: str) -> returns.ContentSession:
     expand = _expand()
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
     return _session(service.complete_task(environment_id(app), session_id, task_cvid), expand)
 
 
-@app.post(f"{ONE}/activate_launcher")
-def activate_launcher(session_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/activate_launcher", openapi_extensions=EXTENSION)
+def activate_launcher(session_id: str) -> returns.ContentSession:
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.activate_launcher(environment_id(app), session_id), expand)
 
 
-@app.post(f"{ONE}/complete")
-def complete(session_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/complete", openapi_extensions=EXTENSION)
+def complete(session_id: str) -> returns.ContentSession:
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.complete(environment_id(app), session_id), expand)
 
 
-@app.post(f"{ONE}/end")
-def end(session_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/end", openapi_extensions=EXTENSION)
+def end(session_id: str) -> returns.ContentSession:
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.end(environment_id(app), session_id), expand)
 
 
 @app.get("/content_sessions")
-def list_sessions() -> dict[str, Any]:
+def list_sessions() -> returns.ContentSessionList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, SESSIONS_LIST)
@@ -106,11 +114,10 @@ def list_sessions() -> dict[str, Any]:
     return list_object(
         Expander(env).sessions(page.items, query.expand),
         has_more=page.has_more,
-        path="/content_sessions",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda s: s.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

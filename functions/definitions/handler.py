@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.errors import InvalidInput
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.listing import ListQuery, ListSpec, list_object, parse_list_query
 from shared.store import definitions
 
@@ -58,7 +63,7 @@ def _attribute_object(d: definitions.AttributeDefinition) -> dict[str, Any]:
 
 
 @app.get("/attribute_definitions")
-def list_attribute_definitions() -> dict[str, Any]:
+def list_attribute_definitions() -> returns.AttributeDefinitionList:
     params = query_params(app)
     query = parse_list_query(params, ATTRIBUTES_LIST)
     scope = query.filters.get("scope")
@@ -81,25 +86,24 @@ def list_attribute_definitions() -> dict[str, Any]:
     return list_object(
         [_attribute_object(d) for d in items],
         has_more=has_more,
-        path="/attribute_definitions",
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )
 
 
 @app.get("/event_definitions")
-def list_event_definitions() -> dict[str, Any]:
+def list_event_definitions() -> returns.EventDefinitionList:
     params = query_params(app)
     query = parse_list_query(params, EVENTS_LIST)
     items, has_more = _page(definitions.event_definitions(environment_id(app)), query)
     return list_object(
         [{"object": "event_definition", **asdict(d)} for d in items],
         has_more=has_more,
-        path="/event_definitions",
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

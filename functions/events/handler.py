@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.attributes import validate_name
 from shared.domain.objects import event_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import TrackEventBody
+from shared.http.returns import EXTENSION
 from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import events
@@ -28,15 +33,15 @@ EVENTS_LIST = ListSpec(
 
 
 @app.post("/events")
-def track_event() -> dict[str, Any]:
+def track_event() -> returns.Event:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "event")
     event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))
     return Expander(env).related([event_object(event)], expand)[0]
 
 
-@app.get("/events")
-def list_events() -> dict[str, Any]:
+@app.get("/events", openapi_extensions=EXTENSION)
+def list_events() -> returns.EventList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, EVENTS_LIST)
@@ -54,11 +59,10 @@ def list_events() -> dict[str, Any]:
     return list_object(
         Expander(env).related([event_object(e) for e in page.items], query.expand),
         has_more=page.has_more,
-        path="/events",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda e: e.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

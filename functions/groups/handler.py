@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain import limits
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+    required_query,
+)
 from shared.http.conventions import parse_model
-from shared.http.errors import BadRequest, NotFound
+from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import UpsertGroupBody
 from shared.services import deletion, finder, writes
@@ -28,7 +33,7 @@ GROUPS_LIST = ListSpec(
 
 
 @app.post("/groups")
-def upsert_group() -> dict[str, Any]:
+def upsert_group() -> returns.Group:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     body = parse_model(UpsertGroupBody, json_body(app))
@@ -37,7 +42,7 @@ def upsert_group() -> dict[str, Any]:
 
 
 @app.get("/groups/<group_id>")
-def get_group(group_id: str) -> dict[str, Any]:
+def get_group(group_id: str) -> returns.Group:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     group = groups.get(env, group_id)
@@ -47,13 +52,13 @@ def get_group(group_id: str) -> dict[str, Any]:
 
 
 @app.delete("/groups/<group_id>")
-def delete_group(group_id: str) -> dict[str, Any]:
+def delete_group(group_id: str) -> returns.Deleted:
     deletion.delete_group(environment_id(app), group_id)
     return deleted_object("group", group_id)
 
 
 @app.get("/groups")
-def list_groups() -> dict[str, Any]:
+def list_groups() -> returns.GroupList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, GROUPS_LIST)
@@ -61,22 +66,17 @@ def list_groups() -> dict[str, Any]:
     return list_object(
         Expander(env).groups(page.items, query.expand),
         has_more=page.has_more,
-        path="/groups",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda r: r.id),
     )
 
 
 @app.delete("/group_memberships")
-def delete_membership() -> dict[str, Any]:
-    params = query_params(app)
-    ids = {}
-    for name in ("group_id", "user_id"):
-        values = params.get(name) or []
-        if len(values) != 1 or not values[0]:
-            raise BadRequest(f"Query parameter `{name}` is required (exactly once).")
-        ids[name] = limits.check_id(values[0], name)
-    removed = deletion.delete_membership(environment_id(app), ids["user_id"], ids["group_id"])
+def delete_membership() -> returns.Deleted:
+    group_id = limits.check_id(required_query(app, "group_id"), "group_id")
+    user_id = limits.check_id(required_query(app, "user_id"), "user_id")
+    removed = deletion.delete_membership(environment_id(app), user_id, group_id)
     return {
         "id": removed.id if removed else None,
         "object": "group_membership",
@@ -84,5 +84,4 @@ def delete_membership() -> dict[str, Any]:
     }
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

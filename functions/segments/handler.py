@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain import conditions
 from shared.domain.objects import deleted_object
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+)
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_list_query
 from shared.http.models import SegmentBody, SegmentPatchBody
+from shared.http.returns import EXTENSION
 from shared.store import segments
 from shared.store.segments import Segment
 
@@ -32,23 +39,23 @@ def _object(segment: Segment) -> dict[str, Any]:
     }
 
 
-@app.post("/segments")
-def create_segment() -> dict[str, Any]:
+@app.post("/segments", openapi_extensions=EXTENSION)
+def create_segment() -> returns.Segment:
     body = parse_model(SegmentBody, json_body(app))
     conditions.parse_condition(body.condition)
     return _object(segments.create(environment_id(app), body.name, body.condition))
 
 
-@app.get("/segments/<segment_id>")
-def get_segment(segment_id: str) -> dict[str, Any]:
+@app.get("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def get_segment(segment_id: str) -> returns.Segment:
     segment = segments.get(environment_id(app), segment_id)
     if segment is None:
         raise NotFound(f"No segment with id {segment_id!r}.")
     return _object(segment)
 
 
-@app.patch("/segments/<segment_id>")
-def update_segment(segment_id: str) -> dict[str, Any]:
+@app.patch("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def update_segment(segment_id: str) -> returns.Segment:
     body = parse_model(SegmentPatchBody, json_body(app))
     if body.condition is not None:
         conditions.parse_condition(body.condition)
@@ -60,14 +67,14 @@ def update_segment(segment_id: str) -> dict[str, Any]:
     return _object(segment)
 
 
-@app.delete("/segments/<segment_id>")
-def delete_segment(segment_id: str) -> dict[str, Any]:
+@app.delete("/segments/<segment_id>", openapi_extensions=EXTENSION)
+def delete_segment(segment_id: str) -> returns.Deleted:
     segments.delete(environment_id(app), segment_id)
     return deleted_object("segment", segment_id)
 
 
-@app.get("/segments")
-def list_segments() -> dict[str, Any]:
+@app.get("/segments", openapi_extensions=EXTENSION)
+def list_segments() -> returns.SegmentList:
     params = query_params(app)
     query = parse_list_query(params, SEGMENTS_LIST)
     page = segments.list_page(
@@ -79,11 +86,10 @@ def list_segments() -> dict[str, Any]:
     return list_object(
         [_object(s) for s in page.items],
         has_more=page.has_more,
-        path="/segments",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda s: s.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -8,7 +8,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -17,10 +16,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.observability import observed
 from shared.services import jobs
 from shared.transfers.steps import StepMessage
 
-logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 # The jobs queue's maxReceiveCount (infra/constructs/transfers.py reads it): a message received
@@ -42,6 +41,7 @@ def _time_left(context: LambdaContext | None) -> Callable[[], float]:
     return lambda: context.get_remaining_time_in_millis() / 1000
 
 
+@observed()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context

@@ -3,22 +3,22 @@ content (extensions)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.objects import deleted_object
+from shared.http import returns
 from shared.http.app import (
     create_app,
     environment_id,
     json_body,
+    lambda_handler_for,
     optional_json_body,
     query_params,
+    request_path,
 )
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.models import Body, UpsertUserBody
+from shared.http.returns import EXTENSION
 from shared.services import deletion, finder, search, writes
 from shared.services.expansion import Expander
 from shared.store import users
@@ -41,7 +41,7 @@ USERS_SEARCH = ListSpec(
 
 
 @app.post("/users")
-def upsert_user() -> dict[str, Any]:
+def upsert_user() -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     body = parse_model(UpsertUserBody, json_body(app))
@@ -49,8 +49,8 @@ def upsert_user() -> dict[str, Any]:
     return Expander(env).users([user], expand)[0]
 
 
-@app.get("/users/search")
-def search_users() -> dict[str, Any]:
+@app.get("/users/search", openapi_extensions=EXTENSION)
+def search_users() -> returns.UserList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_SEARCH)
@@ -60,14 +60,14 @@ def search_users() -> dict[str, Any]:
     return list_object(
         Expander(env).users(page.items, query.expand),
         has_more=page.has_more,
-        path="/users/search",
+        path=request_path(app),
         params=params,
         last_id=page.resume_after,
     )
 
 
 @app.get("/users/<user_id>")
-def get_user(user_id: str) -> dict[str, Any]:
+def get_user(user_id: str) -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     user = users.get(env, user_id)
@@ -77,23 +77,23 @@ def get_user(user_id: str) -> dict[str, Any]:
 
 
 @app.delete("/users/<user_id>")
-def delete_user(user_id: str) -> dict[str, Any]:
+def delete_user(user_id: str) -> returns.Deleted:
     deletion.delete_user(environment_id(app), user_id)
     return deleted_object("user", user_id)
 
 
-@app.post("/users/<user_id>/unsubscribe")
-def unsubscribe(user_id: str) -> dict[str, Any]:
+@app.post("/users/<user_id>/unsubscribe", openapi_extensions=EXTENSION)
+def unsubscribe(user_id: str) -> returns.User:
     """Extension: the user starts no content sessions until it resubscribes."""
     return _subscription(user_id, subscribed=False)
 
 
-@app.post("/users/<user_id>/resubscribe")
-def resubscribe(user_id: str) -> dict[str, Any]:
+@app.post("/users/<user_id>/resubscribe", openapi_extensions=EXTENSION)
+def resubscribe(user_id: str) -> returns.User:
     return _subscription(user_id, subscribed=True)
 
 
-def _subscription(user_id: str, *, subscribed: bool) -> dict[str, Any]:
+def _subscription(user_id: str, *, subscribed: bool) -> returns.User:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
@@ -102,7 +102,7 @@ def _subscription(user_id: str, *, subscribed: bool) -> dict[str, Any]:
 
 
 @app.get("/users")
-def list_users() -> dict[str, Any]:
+def list_users() -> returns.UserList:
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_LIST)
@@ -110,11 +110,10 @@ def list_users() -> dict[str, Any]:
     return list_object(
         Expander(env).users(page.items, query.expand),
         has_more=page.has_more,
-        path="/users",
+        path=request_path(app),
         params=params,
         last_id=page.cursor(lambda r: r.id),
     )
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

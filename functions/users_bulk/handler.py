@@ -12,12 +12,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.domain.limits import MAX_BULK_BODY_BYTES
-from shared.http.app import create_app, environment_id, error_of, json_body, request_id
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    error_of,
+    json_body,
+    lambda_handler_for,
+    request_id,
+)
 from shared.http.conventions import parse_model
 from shared.http.models import BulkUsersBody
+from shared.http.returns import EXTENSION
 from shared.services import bulk
 from shared.store.attributed import Record
 
@@ -30,8 +37,8 @@ RESERVE_SECONDS = 4.0
 NOT_PROCESSED = "not_processed"
 
 
-@app.post("/users/bulk")
-def bulk_upsert_users() -> dict[str, Any]:
+@app.post("/users/bulk", openapi_extensions=EXTENSION)
+def bulk_upsert_users() -> returns.BulkUserResults:
     env = environment_id(app)
     body = parse_model(BulkUsersBody, json_body(app, MAX_BULK_BODY_BYTES))
     outcomes = bulk.upsert_users(
@@ -83,5 +90,4 @@ def _time_left() -> Callable[[], float]:
     return lambda: remaining() / 1000
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.usertour import mapping
 
 Event = dict[str, Any]
@@ -56,11 +57,11 @@ def _body(event: Event, resource: str, query: dict[str, list[str]]) -> Any:
     """The request body as the Waymark route takes it (left as sent when it is not JSON: the
     Waymark handler says what is wrong with it)."""
     text = event.get("body")
-    if not text or event.get("isBase64Encoded"):
+    if not text or event.get("isBase64Encoded") or len(text) > MAX_BODY_BYTES:
         return text
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return text
     if resource == "/v1/users":
         body = mapping.waymark_user_body(body)

@@ -16,7 +16,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     AsyncBatchProcessor,
@@ -26,10 +25,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.observability import logger, new_metrics, observed
 from shared.services.delivery import RetryLater, deliver
 
-logger = Logger()
-metrics = Metrics(namespace="Waymark", service="webhook_delivery")
+metrics = new_metrics()
 # Lambda runs one invocation per container at a time; the local stack runs several on threads
 # of one process, like several containers, and Powertools' metric set is one per process.
 _metrics_lock = threading.Lock()
@@ -51,6 +50,7 @@ async def handle_record(
     outcomes[f"Delivery{result.title()}"] += 1
 
 
+@observed()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     # A thread per message: asyncio's default executor has cpu_count + 4 threads (6 on

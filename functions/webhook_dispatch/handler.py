@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -25,11 +24,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.clock import format_timestamp
+from shared.observability import logger, new_metrics, observed
 from shared.services.dispatch import DispatchBatch, messages_for
 from shared.webhooks.notifications import notifications_from_change
 
-logger = Logger()
-metrics = Metrics(namespace="Waymark", service="webhook_dispatch")
+metrics = new_metrics()
 
 # Only users, groups and events make notifications; the CDK event source mapping applies the
 # same filter so the function never runs for memberships, definitions or its own log items.
@@ -55,6 +54,7 @@ def handle_record(record: DynamoDBRecord, batch: DispatchBatch) -> None:
         batch.add(messages_for(notification, batch.subscriptions.of(notification.environment_id)))
 
 
+@observed()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch = DispatchBatch()
     try:

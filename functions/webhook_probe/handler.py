@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.observability import logger, new_metrics, observed
 from shared.services.probing import run
 
-logger = Logger()
-metrics = Metrics(namespace="Waymark", service="webhook_probe")
+metrics = new_metrics()
 
 
+@observed()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = run()
     for outcome, count in sorted(outcomes.items()):

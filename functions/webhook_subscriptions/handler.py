@@ -6,12 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.clock import format_timestamp
 from shared.domain.objects import deleted_object
 from shared.domain.ordering import page_in_memory
-from shared.http.app import create_app, environment_id, json_body, query_params
+from shared.http import returns
+from shared.http.app import (
+    create_app,
+    environment_id,
+    json_body,
+    lambda_handler_for,
+    query_params,
+    request_path,
+    response_holds_secret,
+)
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
@@ -22,6 +29,7 @@ from shared.http.models import (
     WebhookSubscriptionBody,
     WebhookSubscriptionPatchBody,
 )
+from shared.http.returns import EXTENSION
 from shared.services import subscriptions as service
 from shared.settings import get_settings
 from shared.store import deliveries
@@ -57,6 +65,7 @@ def _object(subscription: Subscription, *, with_secret: bool = False) -> dict[st
         "disabled": subscription.disabled,
     }
     if with_secret:
+        response_holds_secret(app)
         found["secret"] = subscription.secret
     return {
         **found,
@@ -147,7 +156,7 @@ def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
 
 
 @app.post(BASE)
-def create_subscription() -> dict[str, Any]:
+def create_subscription() -> returns.WebhookSubscriptionWithSecret:
     _no_parameters()
     body = parse_model(WebhookSubscriptionBody, json_body(app))
     subscription = service.create(
@@ -161,13 +170,13 @@ def create_subscription() -> dict[str, Any]:
 
 
 @app.get(ONE)
-def get_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def get_subscription(webhook_subscription_id: str) -> returns.WebhookSubscription:
     _no_parameters()
     return _object(_subscription(webhook_subscription_id))
 
 
 @app.patch(ONE)
-def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def update_subscription(webhook_subscription_id: str) -> returns.WebhookSubscription:
     _no_parameters()
     body = parse_model(WebhookSubscriptionPatchBody, json_body(app))
     for name in sorted(body.model_fields_set):
@@ -188,14 +197,14 @@ def update_subscription(webhook_subscription_id: str) -> dict[str, Any]:
 
 
 @app.delete(ONE)
-def delete_subscription(webhook_subscription_id: str) -> dict[str, Any]:
+def delete_subscription(webhook_subscription_id: str) -> returns.Deleted:
     _no_parameters()
     store.delete(environment_id(app), webhook_subscription_id)
     return deleted_object("webhook_subscription", webhook_subscription_id)
 
 
 @app.get(BASE)
-def list_subscriptions() -> dict[str, Any]:
+def list_subscriptions() -> returns.WebhookSubscriptionList:
     params = query_params(app)
     query = parse_list_query(params, SUBSCRIPTIONS_LIST)
     # An environment has few subscriptions (one partition): sort and page them in memory.
@@ -211,14 +220,14 @@ def list_subscriptions() -> dict[str, Any]:
     return list_object(
         [_object(s) for s in items],
         has_more=has_more,
-        path=BASE,
+        path=request_path(app),
         params=params,
         last_id=items[-1].id if items else None,
     )
 
 
-@app.post(f"{ONE}/rotate_secret")
-def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/rotate_secret", openapi_extensions=EXTENSION)
+def rotate_secret(webhook_subscription_id: str) -> returns.WebhookSubscriptionWithSecret:
     _no_parameters()
     body = parse_model(RotateSecretBody, _optional_body())
     rotated = store.rotate_secret(
@@ -230,8 +239,8 @@ def rotate_secret(webhook_subscription_id: str) -> dict[str, Any]:
     return _object(_subscription(webhook_subscription_id), with_secret=True)
 
 
-@app.post(f"{ONE}/test")
-def send_test(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/test", openapi_extensions=EXTENSION)
+def send_test(webhook_subscription_id: str) -> returns.WebhookDelivery:
     """A `webhook.test` notification to this subscription only, whatever its topics."""
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
@@ -239,8 +248,8 @@ def send_test(webhook_subscription_id: str) -> dict[str, Any]:
     return _delivery_object(service.send_test(subscription, {"object": _object(subscription)}))
 
 
-@app.get(f"{ONE}/deliveries")
-def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
+@app.get(f"{ONE}/deliveries", openapi_extensions=EXTENSION)
+def list_deliveries(webhook_subscription_id: str) -> returns.WebhookDeliveryList:
     params = query_params(app)
     query = parse_list_query(params, DELIVERIES_LIST)
     _subscription(webhook_subscription_id)
@@ -254,21 +263,21 @@ def list_deliveries(webhook_subscription_id: str) -> dict[str, Any]:
     return list_object(
         [_delivery_object(d, load_large=False) for d in page.items],
         has_more=page.has_more,
-        path=f"{BASE}/{webhook_subscription_id}/deliveries",
+        path=request_path(app),
         params=params,
         last_id=page.items[-1].id if page.items else None,
     )
 
 
-@app.get(f"{ONE}/deliveries/<delivery_id>")
-def get_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+@app.get(f"{ONE}/deliveries/<delivery_id>", openapi_extensions=EXTENSION)
+def get_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.WebhookDelivery:
     _no_parameters()
     _subscription(webhook_subscription_id)
     return _delivery_object(_delivery(webhook_subscription_id, delivery_id))
 
 
-@app.post(f"{ONE}/deliveries/<delivery_id>/resend")
-def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/deliveries/<delivery_id>/resend", openapi_extensions=EXTENSION)
+def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.WebhookDelivery:
     """Sends the notification again as first sent, with a new 3-day retry window."""
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
@@ -277,8 +286,8 @@ def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> dict[str,
     return _delivery_object(service.resend(subscription, delivery))
 
 
-@app.post(f"{ONE}/recover")
-def recover(webhook_subscription_id: str) -> dict[str, Any]:
+@app.post(f"{ONE}/recover", openapi_extensions=EXTENSION)
+def recover(webhook_subscription_id: str) -> returns.WebhookRecovery:
     """Resends every failed or dead delivery of notifications created since `since`.
 
     At most `RECOVER_BATCH` a call, oldest first; `has_more` says to call again (resent
@@ -311,5 +320,4 @@ def _timestamp(text: str, name: str) -> str:
     return format_timestamp(moment)
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

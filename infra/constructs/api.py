@@ -18,16 +18,19 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.access import access_for
+from infra.constructs.domain import CustomDomain, DomainSettings
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
+from infra.gateway import GATEWAY_ANSWERS, MESSAGE_STRING
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 
 AUTHORIZATION_HEADER = "Authorization"
+# API Gateway caches an authorizer's answer per Authorization header for this long. A revoked
+# key stops working at once when the CLI flushes the stage's cache (`waymark key revoke`
+# with `--stack`); this TTL bounds it otherwise.
 AUTHORIZER_CACHE_TTL = Duration.minutes(5)
 
 _PATH_PARAMETER = re.compile(r"\{(\w+)\}")
-# API Gateway's own message for the error, as a JSON string literal.
-MESSAGE_STRING = "$context.error.messageString"
 
 
 def _envelope(code: str, message: str) -> str:
@@ -44,54 +47,6 @@ def _envelope(code: str, message: str) -> str:
         body = body.replace(json.dumps(message), message)
     return body
 
-
-@dataclass(frozen=True)
-class GatewayError:
-    """How API Gateway renders one of its own errors; `status` None keeps its status."""
-
-    response_type: apigw.ResponseType
-    status: str | None
-    code: str
-    message: str
-
-
-GATEWAY_ERRORS: tuple[GatewayError, ...] = (
-    # No Authorization header: API Gateway answers before calling the authorizer.
-    GatewayError(
-        apigw.ResponseType.UNAUTHORIZED,
-        "401",
-        "invalid_api_key",
-        "Missing API key: send 'Authorization: Bearer <key>'.",
-    ),
-    # The authorizer denied the key and said why in its context (functions/authorizer).
-    GatewayError(
-        apigw.ResponseType.ACCESS_DENIED,
-        "401",
-        "$context.authorizer.error_code",
-        "$context.authorizer.error_message",
-    ),
-    # REST APIs answer an unknown path with "Missing Authentication Token" (403): a 404 here.
-    GatewayError(
-        apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "Unrecognized URL."
-    ),
-    GatewayError(
-        apigw.ResponseType.THROTTLED, "429", "rate_limited", "Too many requests. Please retry."
-    ),
-    GatewayError(
-        apigw.ResponseType.QUOTA_EXCEEDED, "429", "rate_limited", "Request quota exceeded."
-    ),
-    # Kept as HTTP 413 (more precise than 400); the code stays the generic one.
-    GatewayError(
-        apigw.ResponseType.REQUEST_TOO_LARGE, "413", "invalid_request", "Request is too large."
-    ),
-    GatewayError(apigw.ResponseType.DEFAULT_4_XX, None, "invalid_request", MESSAGE_STRING),
-    GatewayError(
-        apigw.ResponseType.DEFAULT_5_XX,
-        None,
-        "internal_error",
-        "Something went wrong on our end. Please retry.",
-    ),
-)
 
 # One JSON line per request: who (environment), what, outcome, timings, and the authorizer's
 # verdict. No headers or bodies: they may carry API keys and personal data.
@@ -115,16 +70,17 @@ ACCESS_LOG_FIELDS = {
     "authorizerLatency": "$context.authorizer.latency",
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
-    "xrayTraceId": "$context.xrayTraceId",
 }
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Stage-wide throttling (per second, across all clients) and log retention."""
+    """The stage-wide ceiling (per second, across every environment: each environment has
+    its own limits in its usage plan, infra/usage_plans.py) and log retention. The ceiling
+    guards the account's Lambda concurrency (1,000 by default) and DynamoDB."""
 
-    throttling_rate_limit: int = 100
-    throttling_burst_limit: int = 200
+    throttling_rate_limit: int = 1000
+    throttling_burst_limit: int = 2000
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
 
 
@@ -147,6 +103,7 @@ class ApiConstruct(Construct):
         settings: ApiSettings | None = None,
         functions: tuple[FunctionRoute, ...] = API_FUNCTIONS,
         authorizer: FunctionRoute = AUTHORIZER,
+        domain: DomainSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or ApiSettings()
@@ -161,6 +118,9 @@ class ApiConstruct(Construct):
             rest_api_name=f"waymark-{stage}",
             description="Waymark: a Userflow-compatible API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Per-environment limits: the authorizer names the environment's usage-plan key
+            # (usageIdentifierKey); clients never send one.
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             # Access and execution logging need the account-level CloudWatch role; it is
             # retained on delete because every REST API in the account/region shares it.
             cloud_watch_role=True,
@@ -169,7 +129,8 @@ class ApiConstruct(Construct):
                 stage_name=stage,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
-                tracing_enabled=True,
+                # No X-Ray: see infra/constructs/python_function.py.
+                tracing_enabled=False,
                 metrics_enabled=True,
                 # Errors only, and never request/response bodies (data trace would log keys).
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -178,13 +139,16 @@ class ApiConstruct(Construct):
                 throttling_burst_limit=settings.throttling_burst_limit,
             ),
         )
-        for error in GATEWAY_ERRORS:
+        for answer in GATEWAY_ANSWERS:
             self.api.add_gateway_response(
-                f"{error.response_type.response_type}Response",
-                type=error.response_type,
-                status_code=error.status,
-                response_headers={"Content-Type": "'application/json'"},
-                templates={"application/json": _envelope(error.code, error.message)},
+                f"{answer.response_type}Response",
+                type=apigw.ResponseType.of(answer.response_type),
+                status_code=str(answer.status) if answer.status is not None else None,
+                response_headers={
+                    "Content-Type": "'application/json'",
+                    **{name: f"'{value}'" for name, value in answer.headers.items()},
+                },
+                templates={"application/json": _envelope(answer.code, answer.message)},
             )
 
         # Parameters declared on a method are checked by API Gateway; bodies are validated by
@@ -215,13 +179,19 @@ class ApiConstruct(Construct):
         for route in functions:
             self._add_function(route, table, table_name, removal_policy)
 
-        # One output with a stable name (scripts read "ApiUrl"), instead of RestApi's own
-        # "Endpoint" output with a generated id.
+        # Outputs with stable names, instead of RestApi's own "Endpoint" output with a
+        # generated id: scripts read "ApiUrl", the CLI reads the rest (`waymark --stack`).
         self.api.node.try_remove_child("Endpoint")
-        self.url_output = CfnOutput(
-            self, "ApiUrl", value=self.api.url, description="Base URL of the Waymark API"
+        self.domain = (
+            CustomDomain(self, "Domain", api=self.api, settings=domain) if domain else None
         )
-        self.url_output.override_logical_id("ApiUrl")
+        self.url = self.domain.url if self.domain else self.api.url
+        for name, value, description in (
+            ("ApiUrl", self.url, "Base URL of the Waymark API"),
+            ("RestApiId", self.api.rest_api_id, "REST API id (usage plans, authorizer cache)"),
+            ("StageName", self.api.deployment_stage.stage_name, "API stage"),
+        ):
+            CfnOutput(self, name, value=value, description=description).override_logical_id(name)
         self._acknowledge()
 
     def _acknowledge(self) -> None:
@@ -284,6 +254,8 @@ class ApiConstruct(Construct):
                 integration,
                 authorizer=self.authorizer,
                 authorization_type=apigw.AuthorizationType.CUSTOM,
+                # The environment's usage-plan key, named by the authorizer.
+                api_key_required=True,
                 request_validator=self.validator,
                 request_parameters={
                     f"method.request.path.{name}": True for name in path_parameters(template)

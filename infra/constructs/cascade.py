@@ -16,7 +16,7 @@ from constructs import Construct
 
 from functions.cascade.handler import PURGE_FILTER
 from infra.constructs.access import access_for
-from infra.constructs.consumers import encrypted_queue, stream_source
+from infra.constructs.consumers import consume_stream, encrypted_queue, stream_source
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -78,7 +78,7 @@ class CascadeConstruct(Construct):
             retry_attempts=settings.retry_attempts,
             max_record_age=settings.max_record_age,
         )
-        self.function.function.add_event_source(self.event_source)
+        consume_stream(self.function.function, self.event_source)
         self._acknowledge()
 
     def _acknowledge(self) -> None:

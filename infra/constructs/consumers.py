@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -60,4 +60,21 @@ def stream_source(
         report_batch_item_failures=True,
         on_failure=sources.SqsDlq(failures),
         filters=[{"pattern": json.dumps(record_filter)}],
+    )
+
+
+def consume_stream(function: lambda_.Function, source: sources.DynamoEventSource) -> None:
+    """Attach a stream source; its mapping's role statement needs dynamodb:ListStreams on '*'."""
+    function.add_event_source(source)
+    assert function.role is not None
+    Validations.of(function.role).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason=(
+                "Only an action without resource-level permissions, where '*' is the only "
+                "possible resource: the dynamodb:ListStreams of this function's stream event "
+                "source mapping. Table, index, stream, queue, key and log grants name their "
+                "ARNs (indexes one by one)."
+            ),
+        )
     )

@@ -1,10 +1,15 @@
-"""Dashboards and alarms for operators (cdk-monitoring-constructs); alarms notify one topic.
+"""One operator dashboard, and alarms only for what needs a person.
 
-What is watched: the API (5xx, 4xx rate, latency), every function (errors, throttles,
-latency against its timeout), the stream consumers (iterator age), work queues (age of the
-oldest message) and dead-letter queues (any message is an alarm), success rates computed from
-the functions' own metrics (webhook deliveries), and the table (system errors, throttling).
-Subscribe the topic (e-mail, chat, paging) per deployment; the stack only creates it.
+The dashboard shows the whole stack on one page: the API (requests, 4xx, 5xx, 429s, latency
+p50/p99), every function (errors, throttles, duration), the stream consumers (iterator age),
+the webhook queues (depth, age of the oldest message, dead letters), deliveries (succeeded,
+failed, parked, skipped, backlogged) and the table (throttled requests, consumed capacity).
+
+Alarms fire only where someone must act, and each has a runbook entry in
+docs/operations.md (the alarm's description links it; tests/infra/test_monitoring.py checks
+every alarm has one). Everything else (a 4xx rate, a slow receiver, a cold start) is on the
+dashboard. Alarms notify one encrypted SNS topic; the `AlarmEmail` deploy parameter
+subscribes an address to it (`cdk deploy --parameters AlarmEmail=ops@example.com`).
 """
 
 from __future__ import annotations
@@ -12,116 +17,77 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import cdk_monitoring_constructs as mc
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-# Alarm severities, as the keys of cdk-monitoring-constructs' threshold maps.
-CRITICAL = "Critical"
-WARNING = "Warning"
+RUNBOOK = "docs/operations.md"
+# The API's 429s, counted from its access log (API Gateway has no metric of its own for them).
+THROTTLED_METRIC = "ApiThrottled"
+PERIOD = Duration.minutes(5)
 
 
 @dataclass(frozen=True)
 class MonitoringSettings:
-    api_5xx_count: int = 5  # per 5-minute period
-    api_4xx_rate: float = 0.5  # of all requests: clients this broken are worth a look
-    api_p90_latency: Duration = field(default_factory=lambda: Duration.seconds(1))
-    function_error_count: int = 5
-    function_throttle_count: int = 1
-    # Latency alarm at this share of the function's timeout (p99), before timeouts start.
-    function_timeout_share: float = 0.8
+    api_5xx_count: int = 5  # per 5-minute period, in 2 of 3 periods
     stream_iterator_age: Duration = field(default_factory=lambda: Duration.minutes(15))
-    success_rate_period: Duration = field(default_factory=lambda: Duration.minutes(15))
+    # A fresh notification waiting this long means delivery is stuck. Retried messages leave
+    # this metric after their third receive (SQS), and the first retries come within a
+    # minute, unless a receiver's Retry-After asks more.
+    delivery_queue_age: Duration = field(default_factory=lambda: Duration.hours(1))
+    # The probe runs every minute: failing three 5-minute periods in a row is not a blip.
+    probe_failing_periods: int = 3
 
 
 @dataclass(frozen=True)
-class MonitoredFunction:
-    """A function to watch; `stream` marks a stream consumer (iterator age alarm)."""
+class Outcomes:
+    """Custom metrics a function emits (Powertools: the namespace, a `service` dimension)."""
 
-    name: str
-    function: lambda_.Function
-    timeout: Duration
-    stream: bool = False
-
-
-@dataclass(frozen=True)
-class MonitoredQueue:
-    """A work queue and its dead-letter queue.
-
-    The work queue alarms when its oldest message is older than `max_message_age` (consumers
-    stuck or far behind); the dead-letter queue alarms on any message, at `dead_letter_severity`.
-    """
-
-    name: str
-    queue: sqs.IQueue
-    dead_letter_queue: sqs.IQueue
-    max_message_age: Duration
-    dead_letter_severity: str = CRITICAL
-
-
-@dataclass(frozen=True)
-class SuccessRate:
-    """A success rate (%) from custom metrics (Powertools: namespace, `service` dimension).
-
-    rate = 100 * succeeded / (succeeded + sum(failed)), only for periods with at least
-    `min_samples` outcomes (a single failure in a quiet period is not a rate); it alarms below
-    `min_rate`. Outcomes that are neither (e.g. skipped) stay out of both sides.
-    """
-
-    name: str
     namespace: str
     service: str
-    succeeded: str
-    failed: tuple[str, ...]
-    min_rate: float
-    min_samples: int = 10
-    severity: str = WARNING
-    # Outcomes only graphed (not part of the rate), e.g. deliveries skipped.
-    graphed: tuple[str, ...] = ()
+    names: tuple[str, ...]
 
-    def metrics(self, period: Duration) -> dict[str, cloudwatch.Metric]:
-        """Expression id -> metric: "ok" for successes, "fail<i>" for each failure metric."""
-        names = {"ok": self.succeeded} | {f"fail{i}": n for i, n in enumerate(self.failed)}
-        return self._metrics(names, period)
 
-    def graphed_metrics(self, period: Duration) -> list[cloudwatch.Metric]:
-        """Every outcome, for the dashboard: the rate's own and the `graphed` ones."""
-        others = {f"other{i}": name for i, name in enumerate(self.graphed)}
-        return [*self.metrics(period).values(), *self._metrics(others, period).values()]
+@dataclass(frozen=True)
+class Watched:
+    """What the dashboard and the alarms read: the stack's parts, by role."""
 
-    def _metrics(self, names: Mapping[str, str], period: Duration) -> dict[str, cloudwatch.Metric]:
-        return {
-            metric_id: cloudwatch.Metric(
-                namespace=self.namespace,
-                metric_name=name,
-                dimensions_map={"service": self.service},
-                statistic="Sum",
-                period=period,
-            )
-            for metric_id, name in names.items()
-        }
+    api: apigw.RestApi
+    access_logs: logs.ILogGroup
+    metrics_namespace: str
+    functions: Mapping[str, lambda_.IFunction]  # name -> function, every function
+    stream_consumers: Mapping[str, lambda_.IFunction]  # name -> stream-consuming function
+    probe: lambda_.IFunction
+    delivery_queue: sqs.IQueue
+    dead_letter_queues: Mapping[str, sqs.IQueue]  # name -> queue (any message needs a person)
+    deliveries: Outcomes
+    table: dynamodb.ITable
 
-    def expression(self, period: Duration) -> cloudwatch.MathExpression:
-        filled = {metric_id: f"FILL({metric_id}, 0)" for metric_id in self.metrics(period)}
-        outcomes = "(" + " + ".join(filled.values()) + ")"
-        return cloudwatch.MathExpression(
-            expression=(f"IF({outcomes} >= {self.min_samples}, 100 * {filled['ok']} / {outcomes})"),
-            using_metrics=dict(self.metrics(period)),
-            label=f"{self.name} success rate (%)",
-            period=period,
-        )
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: `runbook` is its heading's anchor in docs/operations.md."""
+
+    name: str
+    runbook: str
+    metric: cloudwatch.IMetric
+    threshold: float
+    summary: str
+    evaluation_periods: int = 1
+    datapoints_to_alarm: int = 1
 
 
 class MonitoringConstruct(Construct):
-    """One facade: a detail dashboard, a summary dashboard, an alarm dashboard, the alarms."""
+    """The dashboard, the alarms, the alarm topic and its optional e-mail subscription."""
 
     def __init__(
         self,
@@ -129,18 +95,14 @@ class MonitoringConstruct(Construct):
         construct_id: str,
         *,
         stage: str,
-        api: apigw.RestApi,
-        functions: Sequence[MonitoredFunction],
-        table: dynamodb.Table,
-        dead_letter_queues: Mapping[str, sqs.IQueue],
+        watched: Watched,
         removal_policy: RemovalPolicy,
-        queues: Sequence[MonitoredQueue] = (),
-        success_rates: Sequence[SuccessRate] = (),
         settings: MonitoringSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or MonitoringSettings()
-        prefix = f"waymark-{stage}"
+        self.prefix = f"waymark-{stage}"
+        self.watched = watched
 
         # Encrypted at rest (AwsSolutions-SNS2) with a key of ours: CloudWatch alarms cannot
         # publish to a topic under the AWS managed aws/sns key, whose policy we cannot extend.
@@ -161,148 +123,284 @@ class MonitoringConstruct(Construct):
             enforce_ssl=True,
             master_key=self.alarm_key,
         )
-        self.facade = mc.MonitoringFacade(
+        self._subscribe_alarm_email()
+
+        self.throttled = logs.MetricFilter(
             self,
-            "Facade",
-            alarm_factory_defaults=mc.AlarmFactoryDefaults(
-                alarm_name_prefix=prefix,
-                actions_enabled=True,
-                action=mc.SnsAlarmActionStrategy(on_alarm_topic=self.alarm_topic),
-                datapoints_to_alarm=2,
-                evaluation_periods=3,
-            ),
-            metric_factory_defaults=mc.MetricFactoryDefaults(namespace="Waymark"),
-            dashboard_factory=mc.DefaultDashboardFactory(
-                self,
-                "Dashboards",
-                dashboard_name_prefix=prefix,
-                create_dashboard=True,
-                create_summary_dashboard=True,
-                create_alarm_dashboard=True,
-            ),
+            "Throttled",
+            log_group=watched.access_logs,
+            metric_namespace=watched.metrics_namespace,
+            metric_name=THROTTLED_METRIC,
+            filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
+            metric_value="1",
+            default_value=0,
+        )
+        self.alarms = [self._alarm(spec) for spec in self.alarm_specs(settings)]
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=self.prefix,
+            default_interval=Duration.hours(6),
+            widgets=self._rows(),
         )
 
-        self.facade.add_large_header(f"Waymark ({stage})")
-        self.facade.monitor_api_gateway(
-            api=api,
-            api_stage=api.deployment_stage.stage_name,
-            human_readable_name="API",
-            alarm_friendly_name="Api",
-            add5_xx_fault_count_alarm={
-                CRITICAL: mc.ErrorCountThreshold(max_error_count=settings.api_5xx_count)
-            },
-            add4_xx_error_rate_alarm={
-                WARNING: mc.ErrorRateThreshold(max_error_rate=settings.api_4xx_rate)
-            },
-            add_latency_p90_alarm={
-                WARNING: mc.LatencyThreshold(max_latency=settings.api_p90_latency)
-            },
+    def _subscribe_alarm_email(self) -> None:
+        self.alarm_email = CfnParameter(
+            self,
+            "AlarmEmail",
+            type="String",
+            default="",
+            description="E-mail address alarms are sent to (empty: subscribe someone later)",
+            allowed_pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
         )
-        for watched in functions:
-            self._monitor_function(watched, settings)
-        for name, queue in dead_letter_queues.items():
-            self.facade.monitor_sqs_queue(
-                queue=queue,
-                human_readable_name=f"Dead letters: {name}",
-                alarm_friendly_name=f"Dlq-{name}",
-                add_queue_max_size_alarm={
-                    # Any message is a record that failed every retry: an operator looks.
-                    CRITICAL: mc.MaxMessageCountThreshold(max_message_count=0)
-                },
-            )
-        for watched_queue in queues:
-            self._monitor_queue(watched_queue)
-        for rate in success_rates:
-            self._monitor_success_rate(rate, settings)
-        self.facade.monitor_dynamo_table(
-            table=table,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            human_readable_name="Table",
-            alarm_friendly_name="Table",
-            add_system_error_count_alarm={
-                CRITICAL: mc.ErrorCountThreshold(max_error_count=settings.function_error_count)
-            },
-            add_read_throttled_events_count_alarm={
-                WARNING: mc.ThrottledEventsThreshold(max_throttled_events_threshold=10)
-            },
-            add_write_throttled_events_count_alarm={
-                WARNING: mc.ThrottledEventsThreshold(max_throttled_events_threshold=10)
-            },
+        self.alarm_email.override_logical_id("AlarmEmail")
+        has_email = CfnCondition(
+            self,
+            "HasAlarmEmail",
+            expression=Fn.condition_not(Fn.condition_equals(self.alarm_email.value_as_string, "")),
         )
+        subscription = sns.CfnSubscription(
+            self,
+            "AlarmEmailSubscription",
+            topic_arn=self.alarm_topic.topic_arn,
+            protocol="email",
+            endpoint=self.alarm_email.value_as_string,
+        )
+        subscription.cfn_options.condition = has_email
 
-    def _monitor_function(self, watched: MonitoredFunction, settings: MonitoringSettings) -> None:
-        slow = Duration.millis(
-            int(watched.timeout.to_milliseconds() * settings.function_timeout_share)
-        )
-        iterator_alarm = (
-            {
-                CRITICAL: mc.MaxAgeThreshold(
-                    max_age_in_millis=settings.stream_iterator_age.to_milliseconds()
-                )
-            }
-            if watched.stream
-            else None
-        )
-        self.facade.monitor_lambda_function(
-            lambda_function=watched.function,
-            human_readable_name=f"Function {watched.name}",
-            alarm_friendly_name=f"Function-{watched.name}",
-            is_iterator=watched.stream,
-            add_fault_count_alarm={
-                CRITICAL: mc.ErrorCountThreshold(max_error_count=settings.function_error_count)
-            },
-            add_throttles_count_alarm={
-                WARNING: mc.ErrorCountThreshold(max_error_count=settings.function_throttle_count)
-            },
-            add_latency_p99_alarm={WARNING: mc.LatencyThreshold(max_latency=slow)},
-            add_max_iterator_age_alarm=iterator_alarm,
-        )
+    # --- alarms ------------------------------------------------------------------------------
 
-    def _monitor_queue(self, watched: MonitoredQueue) -> None:
-        self.facade.monitor_sqs_queue_with_dlq(
-            queue=watched.queue,
-            dead_letter_queue=watched.dead_letter_queue,
-            human_readable_name=f"Queue: {watched.name}",
-            alarm_friendly_name=f"Queue-{watched.name}",
-            add_queue_max_message_age_alarm={
-                WARNING: mc.MaxMessageAgeThreshold(
-                    max_age_in_seconds=int(watched.max_message_age.to_seconds())
-                )
-            },
-            add_dead_letter_queue_max_size_alarm={
-                watched.dead_letter_severity: mc.MaxMessageCountThreshold(max_message_count=0)
-            },
-        )
-
-    def _monitor_success_rate(self, rate: SuccessRate, settings: MonitoringSettings) -> None:
-        self.facade.monitor_custom(
-            human_readable_name=f"{rate.name} success rate",
-            alarm_friendly_name=f"SuccessRate-{rate.name}",
-            metric_groups=[
-                mc.CustomMetricGroup(
-                    title=f"{rate.name}: success rate (%)",
-                    metrics=[
-                        mc.CustomMetricWithAlarm(
-                            metric=rate.expression(settings.success_rate_period),
-                            alarm_friendly_name=f"SuccessRate-{rate.name}",
-                            add_alarm={
-                                rate.severity: mc.CustomThreshold(
-                                    threshold=rate.min_rate,
-                                    comparison_operator=(
-                                        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
-                                    ),
-                                    # No outcomes (or too few) is no news, not a bad rate.
-                                    treat_missing_data_override=(
-                                        cloudwatch.TreatMissingData.NOT_BREACHING
-                                    ),
-                                )
-                            },
-                        )
-                    ],
+    def alarm_specs(self, settings: MonitoringSettings) -> list[AlarmSpec]:
+        watched = self.watched
+        specs = [
+            AlarmSpec(
+                name="Api5xx",
+                runbook="api5xx",
+                metric=watched.api.deployment_stage.metric_server_error(
+                    period=PERIOD, statistic="Sum"
                 ),
-                mc.CustomMetricGroup(
-                    title=f"{rate.name}: outcomes",
-                    metrics=list(rate.graphed_metrics(settings.success_rate_period)),
+                threshold=settings.api_5xx_count,
+                summary="The API answers 5xx: a function fails, times out or is throttled.",
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+            ),
+            AlarmSpec(
+                name="DeliveryQueueStuck",
+                runbook="deliveryqueuestuck",
+                metric=watched.delivery_queue.metric_approximate_age_of_oldest_message(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                threshold=settings.delivery_queue_age.to_seconds(),
+                summary="Webhook notifications wait in the delivery queue: delivery is stuck.",
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+            ),
+            AlarmSpec(
+                name="ProbeFailing",
+                runbook="probefailing",
+                metric=watched.probe.metric_errors(period=PERIOD, statistic="Sum"),
+                threshold=0,
+                summary="The webhook probe keeps failing: open circuits never close.",
+                evaluation_periods=settings.probe_failing_periods,
+                datapoints_to_alarm=settings.probe_failing_periods,
+            ),
+        ]
+        for name, function in watched.stream_consumers.items():
+            specs.append(
+                AlarmSpec(
+                    name=f"{_camel(name)}StreamBehind",
+                    runbook="streambehind",
+                    metric=function.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+                    threshold=settings.stream_iterator_age.to_milliseconds(),
+                    summary=f"The {name} function is behind on the table's stream.",
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                )
+            )
+        for name, queue in watched.dead_letter_queues.items():
+            specs.append(
+                AlarmSpec(
+                    name=f"{_camel(name)}DeadLetters",
+                    runbook=f"{_camel(name).lower()}deadletters",
+                    metric=queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic="Maximum"
+                    ),
+                    threshold=0,
+                    summary=f"Messages wait on the {name} dead-letter queue.",
+                )
+            )
+        return specs
+
+    def _alarm(self, spec: AlarmSpec) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{spec.name}Alarm",
+            alarm_name=f"{self.prefix}-{spec.name}",
+            alarm_description=f"{spec.summary} Runbook: {RUNBOOK}#{spec.runbook}",
+            metric=spec.metric,
+            threshold=spec.threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
+            # No data is no news: a quiet stack is not a broken one.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
+        alarm.add_ok_action(actions.SnsAction(self.alarm_topic))
+        return alarm
+
+    # --- the dashboard -----------------------------------------------------------------------
+
+    def _rows(self) -> list[list[cloudwatch.IWidget]]:
+        watched = self.watched
+        stage = watched.api.deployment_stage
+        functions = watched.functions
+
+        def per_function(title: str, metric_name: str, statistic: str) -> cloudwatch.GraphWidget:
+            return _graph(
+                title,
+                [
+                    function.metric(metric_name, statistic=statistic, period=PERIOD, label=name)
+                    for name, function in functions.items()
+                ],
+                width=8,
+            )
+
+        outcomes = watched.deliveries
+        return [
+            [
+                cloudwatch.TextWidget(
+                    markdown=(
+                        f"# Waymark {self.prefix}\nAlarms and what to do: `{RUNBOOK}`. "
+                        "Logs: one log group per function (`correlation_id` is the API "
+                        "request id, `environment_id` the caller); API access log: "
+                        "`requestId`, `environmentId`, `status`."
+                    ),
+                    width=24,
+                    height=2,
+                ),
+                cloudwatch.AlarmStatusWidget(
+                    title="Alarms", alarms=list(self.alarms), width=24, height=3
                 ),
             ],
-        )
+            [
+                _graph(
+                    "API requests and errors (sum / 5 min)",
+                    [
+                        stage.metric_count(period=PERIOD, statistic="Sum", label="requests"),
+                        stage.metric_client_error(period=PERIOD, statistic="Sum", label="4xx"),
+                        stage.metric_server_error(period=PERIOD, statistic="Sum", label="5xx"),
+                        self.throttled.metric(period=PERIOD, statistic="Sum", label="429"),
+                    ],
+                    width=12,
+                ),
+                _graph(
+                    "API latency (ms)",
+                    [
+                        stage.metric_latency(period=PERIOD, statistic="p50", label="p50"),
+                        stage.metric_latency(period=PERIOD, statistic="p99", label="p99"),
+                        stage.metric_integration_latency(
+                            period=PERIOD, statistic="p99", label="integration p99"
+                        ),
+                    ],
+                    width=12,
+                ),
+            ],
+            [
+                per_function("Function errors", "Errors", "Sum"),
+                per_function("Function throttles", "Throttles", "Sum"),
+                per_function("Function duration p99 (ms)", "Duration", "p99"),
+            ],
+            [
+                _graph(
+                    "Stream iterator age (ms, max)",
+                    [
+                        function.metric(
+                            "IteratorAge", statistic="Maximum", period=PERIOD, label=name
+                        )
+                        for name, function in watched.stream_consumers.items()
+                    ],
+                    width=6,
+                ),
+                _graph(
+                    "Delivery queue",
+                    [
+                        watched.delivery_queue.metric_approximate_number_of_messages_visible(
+                            period=PERIOD, statistic="Maximum", label="messages"
+                        )
+                    ],
+                    right=[
+                        watched.delivery_queue.metric_approximate_age_of_oldest_message(
+                            period=PERIOD, statistic="Maximum", label="oldest (s)"
+                        )
+                    ],
+                    width=6,
+                ),
+                _graph(
+                    "Dead-letter queues (messages)",
+                    [
+                        queue.metric_approximate_number_of_messages_visible(
+                            period=PERIOD, statistic="Maximum", label=name
+                        )
+                        for name, queue in watched.dead_letter_queues.items()
+                    ],
+                    width=6,
+                ),
+                _graph(
+                    "Webhook deliveries (sum / 5 min)",
+                    [
+                        cloudwatch.Metric(
+                            namespace=outcomes.namespace,
+                            metric_name=name,
+                            dimensions_map={"service": outcomes.service},
+                            statistic="Sum",
+                            period=PERIOD,
+                            label=name.removeprefix("Delivery").lower(),
+                        )
+                        for name in outcomes.names
+                    ],
+                    width=6,
+                ),
+            ],
+            [
+                _graph(
+                    "Table: throttled requests (sum / 5 min)",
+                    [
+                        watched.table.metric(
+                            name, statistic="Sum", period=PERIOD, label=name.removesuffix("Events")
+                        )
+                        for name in ("ReadThrottleEvents", "WriteThrottleEvents")
+                    ],
+                    width=12,
+                ),
+                _graph(
+                    "Table: consumed capacity units (sum / 5 min)",
+                    [
+                        watched.table.metric_consumed_read_capacity_units(
+                            period=PERIOD, label="read"
+                        ),
+                        watched.table.metric_consumed_write_capacity_units(
+                            period=PERIOD, label="write"
+                        ),
+                    ],
+                    width=12,
+                ),
+            ],
+        ]
+
+
+def _graph(
+    title: str,
+    left: Sequence[cloudwatch.IMetric],
+    *,
+    width: int,
+    right: Sequence[cloudwatch.IMetric] = (),
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title, left=list(left), right=list(right), width=width, height=6
+    )
+
+
+def _camel(name: str) -> str:
+    """ "webhook-dispatch" or "webhook_dispatch" -> "WebhookDispatch"."""
+    return "".join(part.title() for part in name.replace("_", "-").split("-"))

@@ -1,4 +1,4 @@
-"""One Lambda function in Python: arm64, Python 3.13, Powertools layer, X-Ray, its own log group.
+"""One Lambda function in Python: arm64, Python 3.13, the Powertools layer, its own log group.
 
 Every function in the stack is built here, so runtime, tracing, logging and packaging are
 decided once. Assets are bundled without Docker (there is no daemon on the build machines):
@@ -29,19 +29,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.layer import POWERTOOLS_LAYER
 from infra.routes import FunctionRoute
+from shared.settings import METRICS_NAMESPACE, Variables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_PACKAGE = "shared"
 
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
-# The official v3 layers are built from `aws-lambda-powertools[all]` (powertools-lambda-python,
-# layer_v3/layer_constructors/helpers.py), so they carry pydantic v2 (the parser extra) and
-# the X-Ray SDK: nothing but our own code goes into the assets. Bump the version together
-# with the `aws-lambda-powertools` pin in pyproject.toml.
-POWERTOOLS_LAYER_VERSION = 27
-METRICS_NAMESPACE = "Waymark"
 
 # Never part of an asset, even if someone drops them inside a function folder.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
@@ -146,7 +140,12 @@ class PythonFunction(Construct):
     """A Lambda function for one route-table entry, with its own role and log group.
 
     The role starts empty (no AWS managed policy): the function may write its own log group,
-    send X-Ray traces, and whatever the caller grants on top (see TableConstruct grants).
+    and whatever the caller grants on top (see TableConstruct grants).
+
+    X-Ray tracing is off: the code records no subsegments, so ACTIVE tracing would bill a
+    trace per sampled request that shows only what the logs and metrics already show, and
+    Powertools' Tracer would add the X-Ray SDK to every cold start (`make bench` measures it).
+    Logs carry the API request id instead (shared/observability.py).
     """
 
     def __init__(
@@ -183,8 +182,7 @@ class PythonFunction(Construct):
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
-            f"arn:aws:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}",
+            POWERTOOLS_LAYER.arn(stack.region),
         )
         self.function = lambda_.Function(
             self,
@@ -198,13 +196,13 @@ class PythonFunction(Construct):
             layers=[powertools],
             memory_size=settings.memory_size,
             timeout=settings.timeout,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.DISABLED,
             log_group=self.log_group,
             environment={
-                "TABLE_NAME": table_name,
-                "POWERTOOLS_SERVICE_NAME": route.name,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "LOG_LEVEL": settings.log_level,
+                Variables.TABLE_NAME: table_name,
+                Variables.SERVICE_NAME: route.name,
+                Variables.METRICS_NAMESPACE: METRICS_NAMESPACE,
+                Variables.LOG_LEVEL: settings.log_level,
                 **settings.environment,
             },
         )
@@ -212,18 +210,6 @@ class PythonFunction(Construct):
 
     def _acknowledge(self) -> None:
         """cdk-nag findings every function has, each with why it stays."""
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "Only actions without resource-level permissions, where '*' is the only "
-                    "possible resource: the X-Ray statement the CDK adds for active tracing "
-                    "(xray:PutTraceSegments, xray:PutTelemetryRecords) and, on a stream "
-                    "consumer, the dynamodb:ListStreams of its event source mapping. Table, "
-                    "index, stream, queue and log grants name their ARNs (indexes one by one)."
-                ),
-            )
-        )
         Validations.of(self.function).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-L1",

@@ -34,14 +34,15 @@ from infra.constructs.consumers import encrypted_queue
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
+from shared.settings import Variables
 
 TRANSFER_JOBS = FunctionRoute(
     name="transfer_jobs", handler="functions.transfer_jobs.handler.lambda_handler", paths=()
 )
 
 # Environment variables read by shared/settings.py.
-BUCKET_VARIABLE = "TRANSFERS_BUCKET"
-QUEUE_URL_VARIABLE = "JOBS_QUEUE_URL"
+BUCKET_VARIABLE = Variables.TRANSFERS_BUCKET
+QUEUE_URL_VARIABLE = Variables.JOBS_QUEUE_URL
 # Where shared/transfers/files.py writes: imports' uploads and exports' files.
 IMPORTS_PREFIX = "imports/"
 EXPORTS_PREFIX = "exports/"

@@ -19,6 +19,11 @@
   crash loops (a message that kills the function before its outcome is recorded): the
   receive count that moves a message there is far above what the backoff schedule reaches.
 - The webhook_subscriptions API function enqueues tests, resends and recoveries.
+- Secrets are sealed under a KMS key of the stack's (shared/webhooks/sealing.py: envelope
+  encryption): the API function may only generate data keys (it seals new secrets), the
+  delivery and probe functions may only decrypt them (they sign). Neither the table, its
+  stream nor its backups hold a secret in clear. The key is kept when a production stack is
+  deleted: without it, its table's secrets never open again.
 
 Receivers are on the public internet: no VPC (the code refuses private and metadata
 addresses itself, shared/webhooks/addresses.py).
@@ -32,6 +37,7 @@ from aws_cdk import Acknowledgment, CfnElement, Duration, RemovalPolicy, Stack, 
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -39,10 +45,11 @@ from constructs import Construct
 
 from functions.webhook_dispatch.handler import DISPATCH_FILTER
 from infra.constructs.access import access_for
-from infra.constructs.consumers import encrypted_queue, stream_source
+from infra.constructs.consumers import consume_stream, encrypted_queue, stream_source
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
+from shared.settings import METRICS_NAMESPACE, Variables
 
 WEBHOOK_DISPATCH = FunctionRoute(
     name="webhook_dispatch", handler="functions.webhook_dispatch.handler.lambda_handler", paths=()
@@ -54,14 +61,13 @@ WEBHOOK_PROBE = FunctionRoute(
     name="webhook_probe", handler="functions.webhook_probe.handler.lambda_handler", paths=()
 )
 
-# Environment variables read by shared/settings.py.
-QUEUE_URL_VARIABLE = "WEBHOOK_QUEUE_URL"
-DEAD_LETTER_QUEUE_URL_VARIABLE = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
-BODIES_BUCKET_VARIABLE = "WEBHOOK_BODIES_BUCKET"
+# Environment variables read by shared/settings.py, by the names it defines.
+QUEUE_URL_VARIABLE = Variables.WEBHOOK_QUEUE_URL
+DEAD_LETTER_QUEUE_URL_VARIABLE = Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL
+BODIES_BUCKET_VARIABLE = Variables.WEBHOOK_BODIES_BUCKET
+SECRETS_KEY_VARIABLE = Variables.WEBHOOK_SECRETS_KEY
 # Where shared/webhooks/bodies.py writes: the only prefix any function may touch.
 BODIES_PREFIX = "notifications/"
-# Read by shared/settings.py too, but for tests and local development only: never deployed.
-LOCAL_ONLY_VARIABLES = ("WEBHOOK_BACKOFF_SCALE", "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK")
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,18 @@ class DeliveryOutcomes:
     tests/infra/test_webhooks.py runs the handler to check these against what it emits.
     """
 
-    namespace: str = "Waymark"
+    namespace: str = METRICS_NAMESPACE
     service: str = WEBHOOK_DELIVERY.name
     succeeded: str = "DeliverySucceeded"
-    # A failed attempt (retried later) and a message given up on (parked) both count against.
+    # A failed attempt (retried later) and a message given up on (parked).
     failed: tuple[str, ...] = ("DeliveryFailed", "DeliveryDead")
     # No attempt on the shared path (deleted or disabled subscriptions), or a notification
     # moved to a failing receiver's backlog.
     graphed: tuple[str, ...] = ("DeliverySkipped", "DeliveryBacklogged")
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.succeeded, *self.failed, *self.graphed)
 
 
 DELIVERY_OUTCOMES = DeliveryOutcomes()
@@ -182,11 +192,20 @@ class WebhooksConstruct(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.secrets_key = kms.Key(
+            self,
+            "SecretsKey",
+            description="Waymark: seals webhook signing secrets (envelope encryption)",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
         bodies_environment = {BODIES_BUCKET_VARIABLE: self.bodies.bucket_name}
-        # Delivery and the probe both deliver: the queue, where they park, and the bodies.
+        # Delivery and the probe both deliver: the queue, where they park, and the bodies;
+        # they sign, so they open secrets.
         delivering_environment = {
             QUEUE_URL_VARIABLE: self.queue.queue_url,
             DEAD_LETTER_QUEUE_URL_VARIABLE: self.dead_letter_queue.queue_url,
+            SECRETS_KEY_VARIABLE: self.secrets_key.key_arn,
             **bodies_environment,
         }
 
@@ -216,7 +235,7 @@ class WebhooksConstruct(Construct):
             retry_attempts=settings.dispatch_retry_attempts,
             max_record_age=settings.dispatch_max_record_age,
         )
-        self.dispatch.function.add_event_source(self.dispatch_source)
+        consume_stream(self.dispatch.function, self.dispatch_source)
 
         # Delivery.
         self.delivery = PythonFunction(
@@ -232,6 +251,7 @@ class WebhooksConstruct(Construct):
         )
         table.grant(self.delivery.role, access_for(WEBHOOK_DELIVERY.name))
         self._grant_bodies(self.delivery.role, "s3:GetObject")
+        self.secrets_key.grant(self.delivery.role, "kms:Decrypt")
         # The event source mapping grants what it needs on the queue (ReceiveMessage,
         # DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl); the code's
         # own postponement is ChangeMessageVisibility, already among them.
@@ -260,6 +280,7 @@ class WebhooksConstruct(Construct):
         self._grant(self.probe.role, [SEND], self.queue)
         self._grant(self.probe.role, [SEND], self.dead_letter_queue)
         self._grant_bodies(self.probe.role, "s3:GetObject")
+        self.secrets_key.grant(self.probe.role, "kms:Decrypt")
         self.probe_schedule = events.Rule(
             self,
             "ProbeSchedule",
@@ -273,6 +294,11 @@ class WebhooksConstruct(Construct):
         subscriptions_function.function.add_environment(
             BODIES_BUCKET_VARIABLE, self.bodies.bucket_name
         )
+        # New and rotated secrets are sealed under a fresh data key; the API never decrypts.
+        subscriptions_function.function.add_environment(
+            SECRETS_KEY_VARIABLE, self.secrets_key.key_arn
+        )
+        self.secrets_key.grant(subscriptions_function.role, "kms:GenerateDataKey")
         self._grant(subscriptions_function.role, [SEND], self.queue)
         self._grant_bodies(subscriptions_function.role, "s3:GetObject")
         self._acknowledge()

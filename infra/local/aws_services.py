@@ -1,19 +1,23 @@
-"""The local stand-ins for the stack's SQS queues and S3 buckets, in this process: the local
-SQS (infra/local/sqs.py) with the webhook delivery queue and its dead-letter queue and the
-jobs queue, and moto's server with the bucket where notification bodies too large for a queue
+"""The local stand-ins for the stack's SQS queues, S3 buckets and KMS key, in this process: the
+local SQS (infra/local/sqs.py) with the webhook delivery queue, its dead-letter queue and the
+jobs queue; moto's server with the bucket where notification bodies too large for a queue
 message wait (shared/webhooks/bodies.py) and the bucket of import and export files
-(shared/transfers/files.py).
+(shared/transfers/files.py); and the local KMS (infra/local/kms.py) with the key webhook
+secrets are sealed under (shared/webhooks/sealing.py), kept in a file when the stack keeps
+its data.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from infra.local.dynamodb_local import free_port
+from infra.local.kms import LocalKms
 from infra.local.sqs import LocalSqs
 
 DELIVERY_QUEUE = "waymark-webhook-deliveries"
@@ -34,18 +38,22 @@ def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
 
 
 class LocalAwsServices:
-    """The local SQS and moto's S3, each on a free loopback port, queues and bucket created."""
+    """The local SQS, moto's S3 and the local KMS, each on a free loopback port, queues,
+    bucket and key created. `state_dir`: where the KMS key is kept across restarts (None: in
+    memory)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", state_dir: Path | None = None) -> None:
         self.host = host
         self.port = 0  # moto's (S3)
         self._server: Any = None
         self.sqs = LocalSqs(host=host)
+        self.kms = LocalKms(host=host, state=state_dir / "kms.json" if state_dir else None)
         self.queue_url = ""
         self.dead_letter_queue_url = ""
         self.bodies_bucket = BODIES_BUCKET
         self.jobs_queue_url = ""
         self.transfers_bucket = TRANSFERS_BUCKET
+        self.secrets_key_id = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -55,6 +63,10 @@ class LocalAwsServices:
     @property
     def sqs_endpoint_url(self) -> str:
         return self.sqs.endpoint_url
+
+    @property
+    def kms_endpoint_url(self) -> str:
+        return self.kms.endpoint_url
 
     def start(self) -> LocalAwsServices:
         from moto.server import ThreadedMotoServer
@@ -71,10 +83,13 @@ class LocalAwsServices:
         s3 = client("s3", self.endpoint_url)
         s3.create_bucket(Bucket=self.bodies_bucket)
         s3.create_bucket(Bucket=self.transfers_bucket)
+        self.kms.start()
+        self.secrets_key_id = self.kms.ensure_key()
         return self
 
     def stop(self) -> None:
         self.sqs.stop()
+        self.kms.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None

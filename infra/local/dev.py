@@ -35,6 +35,7 @@ from infra.local.server import (
     raise_interrupt,
 )
 from infra.local.stream_poller import StreamHandler, StreamPoller
+from shared.settings import METRICS_NAMESPACE, Variables
 
 log = logging.getLogger("waymark.local")
 
@@ -137,7 +138,9 @@ class LocalStack:
         )
         self.stream_handlers = STREAM_HANDLERS if stream_handlers is None else stream_handlers
         self.poller: StreamPoller | None = None
-        self.aws = LocalAwsServices(host=host)
+        # Kept beside the table's data when the stack keeps it (make dev), so the secrets
+        # sealed before a restart still open.
+        self.aws = LocalAwsServices(host=host, state_dir=db_path.parent if db_path else None)
         self.queue_poller: QueuePoller | None = None
         self.jobs_poller: QueuePoller | None = None
         self.probe_schedule: Every | None = None
@@ -193,31 +196,35 @@ class LocalStack:
         return self
 
     def configure_environment(self) -> None:
-        os.environ["TABLE_NAME"] = self.table_name
-        os.environ["DYNAMODB_ENDPOINT_URL"] = self.dynamodb.endpoint_url
+        os.environ[Variables.TABLE_NAME] = self.table_name
+        os.environ[Variables.DYNAMODB_ENDPOINT_URL] = self.dynamodb.endpoint_url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_REGION", REGION)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-        os.environ["SQS_ENDPOINT_URL"] = self.aws.sqs_endpoint_url
-        os.environ["S3_ENDPOINT_URL"] = self.aws.endpoint_url
-        os.environ["WEBHOOK_QUEUE_URL"] = self.aws.queue_url
-        os.environ["WEBHOOK_DEAD_LETTER_QUEUE_URL"] = self.aws.dead_letter_queue_url
-        os.environ["WEBHOOK_BODIES_BUCKET"] = self.aws.bodies_bucket
-        os.environ["TRANSFERS_BUCKET"] = self.aws.transfers_bucket
-        os.environ["JOBS_QUEUE_URL"] = self.aws.jobs_queue_url
-        os.environ["WAYMARK_WEBHOOKS_ALLOW_LOOPBACK"] = "1"
+        os.environ[Variables.SQS_ENDPOINT_URL] = self.aws.sqs_endpoint_url
+        os.environ[Variables.S3_ENDPOINT_URL] = self.aws.endpoint_url
+        os.environ[Variables.KMS_ENDPOINT_URL] = self.aws.kms_endpoint_url
+        os.environ[Variables.WEBHOOK_QUEUE_URL] = self.aws.queue_url
+        os.environ[Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL] = self.aws.dead_letter_queue_url
+        os.environ[Variables.WEBHOOK_BODIES_BUCKET] = self.aws.bodies_bucket
+        os.environ[Variables.WEBHOOK_SECRETS_KEY] = self.aws.secrets_key_id
+        os.environ[Variables.TRANSFERS_BUCKET] = self.aws.transfers_bucket
+        os.environ[Variables.JOBS_QUEUE_URL] = self.aws.jobs_queue_url
+        os.environ[Variables.WEBHOOKS_ALLOW_LOOPBACK] = "1"
+        os.environ.setdefault(Variables.METRICS_NAMESPACE, METRICS_NAMESPACE)
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
         from shared.transfers import files, steps
-        from shared.webhooks import bodies, queue
+        from shared.webhooks import bodies, queue, sealing
 
         dynamo.reset()
         queue.reset()
         bodies.reset()
         files.reset()
         steps.reset()
+        sealing.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the stream poller has handled everything written so far."""
@@ -330,6 +337,8 @@ def main() -> int:
                 "environment_id": environment_id,
                 "dynamodb_endpoint_url": stack.dynamodb_endpoint_url,
                 "table_name": stack.table_name,
+                "kms_endpoint_url": stack.aws.kms_endpoint_url,
+                "webhook_secrets_key_id": stack.aws.secrets_key_id,
             },
         )
         print(banner(stack.url, api_key, environment_id, state_path), flush=True)

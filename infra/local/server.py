@@ -5,9 +5,14 @@ What API Gateway does in front of the functions, done here for a single machine:
   MISSING_AUTHENTICATION_TOKEN gateway response);
 - no `Authorization` header is a 401 (UNAUTHORIZED) without calling the authorizer; otherwise
   the REQUEST authorizer runs and a Deny is a 401 built from its context (ACCESS_DENIED);
+- the authorizer names the environment's usage-plan key; the environment's rate limits and
+  daily quota are enforced as its usage plan would (infra/local/throttle.py): 429s with
+  Retry-After, as the API's THROTTLED and QUOTA_EXCEEDED gateway responses;
 - the function gets the proxy event with the authorizer's context, and its proxy response is
   written back; a crash, a bad response or a timeout is a 5xx in the API's error envelope.
 Unlike API Gateway, authorizer results are not cached, so a revoked key stops working at once.
+The API is served at the root, as behind a custom domain mapped at the root (so
+`requestContext.path` is the resource path, without a stage).
 
 Each function runs in worker processes, like Lambda execution environments: one request at a
 time per worker, up to `max_workers` per function, started on demand and reused. Processes,
@@ -43,6 +48,14 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from infra.gateway import (
+    DENIED,
+    MISSING_KEY,
+    TOO_LARGE,
+    UNKNOWN_PATH,
+    GatewayAnswer,
+)
+from infra.local.throttle import LocalUsagePlans, table_limits
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute, match
 
 log = logging.getLogger("waymark.local.api")
@@ -73,13 +86,21 @@ def envelope(code: str, message: str, request_id: str) -> bytes:
 
 
 class GatewayError(Exception):
-    """An answer API Gateway gives itself (see GATEWAY_ERRORS in infra/constructs/api.py)."""
+    """An answer API Gateway gives itself (infra/gateway.py)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def of(cls, answer: GatewayAnswer) -> GatewayError:
+        assert answer.status is not None, answer
+        return cls(answer.status, answer.code, answer.message, answer.headers)
 
 
 def internal_error() -> GatewayError:
@@ -414,7 +435,8 @@ def build_event(
         "extendedRequestId": request_id,
         "httpMethod": method,
         "identity": {"sourceIp": source_ip, "userAgent": lower.get("user-agent")},
-        "path": f"/{STAGE}{path}",
+        # As behind a custom domain mapped at the root: the stage is not part of the path.
+        "path": path,
         "protocol": "HTTP/1.1",
         "requestId": request_id,
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -484,9 +506,11 @@ class LocalApi:
         timeout: float = FUNCTION_TIMEOUT,
         env: Mapping[str, str] | None = None,
         worker_output: IO[bytes] | None = None,
+        usage_plans: LocalUsagePlans | None = None,
     ) -> None:
         """`env`: the workers' environment (default: this process's, read at each start);
-        `worker_output`: where the functions' logs go (default: this process's stdout/stderr).
+        `worker_output`: where the functions' logs go (default: this process's stdout/stderr);
+        `usage_plans`: the rate limits (default: each environment's, from the table).
         """
         self.host = host
         self.port = port
@@ -498,6 +522,7 @@ class LocalApi:
             )
             for route in functions
         }
+        self.usage_plans = usage_plans or LocalUsagePlans(table_limits)
         self._authorizer: Handler | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -559,12 +584,10 @@ class LocalApi:
         path = urlsplit(raw_path).path or "/"
         found = self.match(path)
         if found is None:
-            raise GatewayError(404, "not_found", "Unrecognized URL.")
+            raise GatewayError.of(UNKNOWN_PATH)
         route, resource, path_parameters = found
         if not any(name.lower() == "authorization" and value for name, value in headers):
-            raise GatewayError(
-                401, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <key>'."
-            )
+            raise GatewayError.of(MISSING_KEY)
         event = build_event(
             method=method,
             raw_path=raw_path,
@@ -575,8 +598,12 @@ class LocalApi:
             path_parameters=path_parameters,
             request_id=request_id,
         )
-        event["requestContext"]["authorizer"] = self._authorize(event, request_id)
-        environment_id = event["requestContext"]["authorizer"].get("environment_id")
+        authorizer_context, usage_key = self._authorize(event, request_id)
+        event["requestContext"]["authorizer"] = authorizer_context
+        environment_id = authorizer_context.get("environment_id")
+        refusal = self.usage_plans.admit(usage_key)
+        if refusal is not None:
+            raise GatewayError.of(refusal)
         try:
             result = self.pools[route.name].invoke(event, request_id)
         except FunctionError as error:
@@ -597,7 +624,8 @@ class LocalApi:
         """The route table's answer (for another function list, in tests, the same rules)."""
         return match(path, self.functions)
 
-    def _authorize(self, event: Event, request_id: str) -> dict[str, Any]:
+    def _authorize(self, event: Event, request_id: str) -> tuple[dict[str, Any], str | None]:
+        """The authorizer's context and the usage-plan key it names; a Deny is a 401."""
         assert self._authorizer is not None, "start() loads the authorizer"
         context = LocalLambdaContext(self.authorizer_route.name, request_id, FUNCTION_TIMEOUT)
         try:
@@ -612,12 +640,17 @@ class LocalApi:
             key: value for key, value in (policy.get("context") or {}).items() if value is not None
         }
         if _effect(policy) != "Allow":
+            assert DENIED.status is not None
             raise GatewayError(
-                401,
+                DENIED.status,
                 str(authorizer_context.get("error_code") or "invalid_api_key"),
                 str(authorizer_context.get("error_message") or "Invalid API key provided."),
             )
-        return {"principalId": policy.get("principalId"), **authorizer_context}
+        usage_key = policy.get("usageIdentifierKey")
+        return (
+            {"principalId": policy.get("principalId"), **authorizer_context},
+            str(usage_key) if usage_key else None,
+        )
 
 
 def _proxy_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -675,7 +708,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
         except GatewayError as error:
             status, data = error.status, envelope(error.code, error.message, request_id)
-            headers = [("Content-Type", "application/json")]
+            headers = [("Content-Type", "application/json"), *error.headers.items()]
         except Exception:
             log.exception("local API failure (request %s)", request_id)
             failure = internal_error()
@@ -762,7 +795,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def _too_large() -> GatewayError:
-    return GatewayError(413, "invalid_request", "Request is too large.")
+    return GatewayError.of(TOO_LARGE)
 
 
 def main(argv: list[str] | None = None) -> int:

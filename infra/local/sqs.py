@@ -20,15 +20,13 @@ import hashlib
 import heapq
 import itertools
 import json
-import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-log = logging.getLogger("waymark.local.sqs")
+from infra.local.json_protocol import LocalService, Protocol, ServiceError
 
 ACCOUNT = "000000000000"
 MAX_BATCH_ENTRIES = 10
@@ -38,12 +36,18 @@ MAX_DELAY = 15 * 60
 MAX_WAIT = 20
 
 
-class SqsError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class SqsError(ServiceError):
+    pass
+
+
+SQS_PROTOCOL = Protocol(
+    name="SQS",
+    content_type="application/x-amz-json-1.0",
+    internal_error="InternalError",
+    error_type=lambda code: f"com.amazonaws.sqs#{code}",
+    error_headers=lambda code: {"x-amzn-query-error": f"{code};Sender"},
+    unknown_action="InvalidAction",
+)
 
 
 @dataclass
@@ -111,82 +115,23 @@ class _Queue:
         return message is None or message.visible_at <= now
 
 
-class LocalSqs:
+class LocalSqs(LocalService):
     """The queues and their HTTP front door on a loopback port."""
 
+    protocol = SQS_PROTOCOL
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self._queues: dict[str, _Queue] = {}
         self._lock = threading.Condition()
         self._sequence = itertools.count()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> LocalSqs:
-        sqs = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out as two writes: without this, each answer waits for the
-            # client's delayed ACK (40 ms).
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                target = self.headers.get("X-Amz-Target", "")
-                action = target.rsplit(".", 1)[-1]
-                try:
-                    arguments = json.loads(self.rfile.read(length) or b"{}")
-                    status, answer = 200, sqs.call(action, arguments)
-                except SqsError as error:
-                    status = error.status
-                    answer = {"__type": f"com.amazonaws.sqs#{error.code}", "message": error.message}
-                except Exception as error:  # a bug here must not look like SQS answering
-                    log.exception("local SQS failed on %s", action)
-                    status, answer = 500, {"__type": "InternalError", "message": str(error)}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                if status != 200:
-                    self.send_header(
-                        "x-amzn-query-error", f"{answer['__type'].split('#')[-1]};Sender"
-                    )
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="local-sqs", daemon=True)
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         with self._lock:
             self._lock.notify_all()
 
     # --- the API --------------------------------------------------------------------------
-
-    def call(self, action: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        handler = getattr(self, f"_{action}", None)
-        if handler is None:
-            raise SqsError("InvalidAction", f"The local SQS does not do {action}.")
-        result: dict[str, Any] = handler(arguments)
-        return result
 
     def _CreateQueue(self, arguments: dict[str, Any]) -> dict[str, Any]:
         name = arguments["QueueName"]

@@ -12,19 +12,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.shared.json_encoder import Encoder
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain import limits
 from shared.http import conventions, idempotency
 from shared.http.errors import CLIENT_ERRORS, ApiError, BadRequest, described, envelope
 from shared.http.listing import QueryParams
+from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
 from shared.store import idempotency as records
 
-logger = Logger()
 RETRY_AFTER_SECONDS = 5
+ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 # How long a claimed Idempotency-Key is held without a Lambda context to say (tests).
 DEFAULT_IN_FLIGHT_SECONDS = 30.0
 
@@ -65,6 +66,16 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
+def lambda_handler_for(app: APIGatewayRestResolver) -> ApiHandler:
+    """The function's Lambda handler: the resolver, with logs carrying the request id."""
+
+    @observed(correlation_id_path=API_REQUEST_ID)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
 def error_response(
     app: APIGatewayRestResolver,
     status: int,
@@ -93,8 +104,27 @@ def environment_id(app: APIGatewayRestResolver) -> str:
     return str(value)
 
 
+def request_path(app: APIGatewayRestResolver) -> str:
+    """The path as the client requested it, for `url` and `next_page_url`: behind a custom
+    domain mapped at the root it is the resource's path (`/users`, as on the hosted API);
+    behind the default stage URL it starts with the stage (`/prod/users`), so a client
+    following `next_page_url` from the API's base host reaches the stage. API Gateway gives
+    it as `requestContext.path` (percent-encoded, as sent)."""
+    event = app.current_event
+    return event.request_context.path or event.path
+
+
 def query_params(app: APIGatewayRestResolver) -> QueryParams:
     return app.current_event.multi_value_query_string_parameters or {}
+
+
+def required_query(app: APIGatewayRestResolver, name: str) -> str:
+    """A query parameter the route cannot do without, given exactly once (the OpenAPI
+    generator documents every `required_query(app, "<name>")` as a required parameter)."""
+    values = query_params(app).get(name) or []
+    if len(values) != 1 or not values[0]:
+        raise BadRequest(f"Query parameter `{name}` is required (exactly once).")
+    return values[0]
 
 
 def json_body(app: APIGatewayRestResolver, max_bytes: int = limits.MAX_BODY_BYTES) -> Any:
@@ -108,6 +138,7 @@ def optional_json_body(app: APIGatewayRestResolver) -> Any:
 
 def _check_conventions(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]) -> Any:
     event = app.current_event
+    tag_environment(event.request_context.authorizer.get_context().get("environment_id"))
     conventions.check_version(_header(app, conventions.VERSION_HEADER))
     conventions.check_accept(_header(app, "accept"))
     conventions.check_content_type(_header(app, "content-type"), event.body)
@@ -200,7 +231,8 @@ def _run_claimed(
             headers = {k: v for k, v in response.headers.items() if isinstance(v, str)}
             size = len(body.encode("utf-8", "surrogatepass"))
             kept = records.KeptResponse(response.status_code, headers, body, size)
-            records.answer(env, key, token, kept, now=time.time())
+            sealed = bool(app.context.get(_HOLDS_SECRET))
+            records.answer(env, key, token, kept, now=time.time(), sealed=sealed)
         else:
             records.release(env, key, token, now=time.time())
     except Exception:
@@ -215,6 +247,15 @@ def error_of(app: APIGatewayRestResolver, error: Exception) -> tuple[int, dict[s
     body = json.loads(response.body) if isinstance(response.body, str) else response.body
     assert isinstance(body, dict), "create_app's handlers answer with the envelope"
     return response.status_code, body["error"]
+
+
+_HOLDS_SECRET = "response_holds_secret"
+
+
+def response_holds_secret(app: APIGatewayRestResolver) -> None:
+    """Marks this request's response as holding a secret: an Idempotency-Key keeps it
+    encrypted (shared/webhooks/sealing.py), never in clear."""
+    app.context[_HOLDS_SECRET] = True
 
 
 def _render_error(app: APIGatewayRestResolver, error: Exception) -> Response[Any]:

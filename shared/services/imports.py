@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from shared.clock import now_iso
 from shared.domain import transfers as rules
 from shared.domain.attributes import DataType
@@ -21,12 +19,11 @@ from shared.domain.errors import InvalidInput
 from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.transfers import Column, Format, JobFailed, ObjectType, RawRow, Status
 from shared.http.errors import described
+from shared.observability import logger
 from shared.services import bulk
 from shared.store import jobs as store
 from shared.store.jobs import Job, RowError
 from shared.transfers import files
-
-logger = Logger()
 
 CHUNK_ROWS = 500  # rows written a chunk (16 at a time): a few seconds
 COUNT_BYTES = 64 * 1024 * 1024  # bytes counted a chunk

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from shared.clock import format_timestamp, now_iso
 from shared.domain import conditions
 from shared.domain.errors import InvalidInput, Unavailable, Unknown
@@ -34,14 +32,13 @@ from shared.domain.transfers import (
     check_condition_size,
 )
 from shared.ids import sortable_id
+from shared.observability import logger
 from shared.services import exports, finder, imports
 from shared.store import jobs as store
 from shared.store.jobs import Job, RowError
 from shared.store.pages import Page
 from shared.transfers import files, steps
 from shared.transfers.steps import StepMessage
-
-logger = Logger()
 
 JOB_LIFETIME = timedelta(days=7)  # the job, its bad rows and its files (the bucket's rule)
 UPLOAD_URL_SECONDS = 3_600

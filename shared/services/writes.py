@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from aws_lambda_powertools import Logger
-
 from shared.clock import format_timestamp, now_iso
 from shared.domain.attributes import (
     AttributeChange,
@@ -29,12 +27,11 @@ from shared.domain.errors import InvalidInput, Unknown
 from shared.domain.search import SEARCH_FIELDS, index_terms
 from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
+from shared.observability import logger
 from shared.store import attributed, definitions, events, groups, memberships, search, users
 from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
 from shared.store.parallel import run_all
-
-logger = Logger()
 
 
 def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:

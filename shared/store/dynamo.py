@@ -9,17 +9,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared import aws
 from shared.domain.errors import InvalidInput
 from shared.domain.limits import storable_decimal
+from shared.observability import logger
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-logger = Logger()
 
 Item = dict[str, Any]
 _NAME = re.compile(r"#\w+")
@@ -247,19 +246,25 @@ def update_existing(
     now is, or None when there is no such item (nothing is created)."""
     from botocore.exceptions import ClientError
 
-    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+    if not changes and not removals:
+        raise ValueError("update_existing needs something to set or remove")
+    clauses = []
+    if changes:
+        clauses.append("SET " + ", ".join(f"#{k} = :{k}" for k in changes))
     if removals:
-        expression += " REMOVE " + ", ".join(f"#{k}" for k in removals)
+        clauses.append("REMOVE " + ", ".join(f"#{k}" for k in removals))
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": to_item(key),
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": {f"#{k}": k for k in (*changes, *removals)},
+        "ConditionExpression": "attribute_exists(PK)",
+        "ReturnValues": "ALL_NEW",
+    }
+    if changes:
+        arguments["ExpressionAttributeValues"] = to_item({f":{k}": v for k, v in changes.items()})
     try:
-        result = client().update_item(
-            TableName=table_name(),
-            Key=to_item(key),
-            UpdateExpression=expression,
-            ExpressionAttributeNames={f"#{k}": k for k in (*changes, *removals)},
-            ExpressionAttributeValues=to_item({f":{k}": v for k, v in changes.items()}),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_NEW",
-        )
+        result = client().update_item(**arguments)
     except ClientError as error:
         if is_conditional_failure(error):
             return None

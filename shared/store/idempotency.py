@@ -109,6 +109,11 @@ def held_by(record: dict[str, Any]) -> InFlight | Answered:
         return InFlight(fingerprint, int(record["expires_at"]))
     stored = record.get("body")
     body = zlib.decompress(bytes(stored.value)).decode() if stored is not None else None
+    if record.get("sealed_body") is not None:
+        from shared.webhooks import sealing
+
+        context = _sealing_context(str(record["PK"]), str(record["SK"]))
+        body = sealing.unseal(str(record["sealed_body"]), context)
     return Answered(
         fingerprint,
         KeptResponse(
@@ -121,10 +126,18 @@ def held_by(record: dict[str, Any]) -> InFlight | Answered:
 
 
 def answer(
-    environment_id: str, key: str, token: str, response: KeptResponse, *, now: float
+    environment_id: str,
+    key: str,
+    token: str,
+    response: KeptResponse,
+    *,
+    now: float,
+    sealed: bool = False,
 ) -> bool:
     """Keep `response` for replays for 24 hours: one UpdateItem, if the claim is still ours
-    (False when it is not: it expired and another request took the key over)."""
+    (False when it is not: it expired and another request took the key over). A `sealed`
+    response (it holds a webhook secret) is kept encrypted like the secret itself, so the
+    table never holds a secret in clear."""
     changes: dict[str, Any] = {
         "phase": ANSWERED,
         "status": response.status,
@@ -133,7 +146,13 @@ def answer(
         "expires_at": int(now) + IDEMPOTENCY_RETENTION_SECONDS,
         "claim": None,
     }
-    if response.body is not None:
+    if response.body is not None and sealed:
+        from shared.webhooks import sealing
+
+        record = keys.idempotency_record(environment_id, digest(key))
+        context = _sealing_context(record["PK"], record["SK"])
+        changes["sealed_body"] = sealing.seal(response.body, context)
+    elif response.body is not None:
         compressed = zlib.compress(response.body.encode())
         if len(compressed) <= MAX_REPLAYED_RESPONSE_BYTES:
             changes["body"] = compressed
@@ -143,6 +162,11 @@ def answer(
                 extra={"bytes": response.size, "compressed": len(compressed)},
             )
     return _update_claimed(environment_id, key, token, changes)
+
+
+def _sealing_context(partition: str, sort: str) -> str:
+    """What a sealed response is bound to: its record (it opens nowhere else)."""
+    return f"idempotency/{partition}/{sort}"
 
 
 def release(environment_id: str, key: str, token: str, *, now: float) -> bool:

@@ -6,6 +6,9 @@ them all with one Query. A subscription whose receiver keeps failing gets an ope
 probe at a time, scheduled by `next_probe_at` (also its GSI3 key, so the probe function finds
 due circuits with one Query), tests the receiver. Every state change is one conditional
 UpdateItem, so concurrent deliveries and probes never undo each other.
+
+Secrets are stored sealed (shared/webhooks/sealing.py: KMS envelope encryption) and opened
+only when read (`Subscription.secret`): listing or showing subscriptions never decrypts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from botocore.exceptions import ClientError
 from shared.clock import format_timestamp, now_iso
 from shared.ids import new_id
 from shared.store import dynamo, keys
+from shared.webhooks import sealing
 from shared.webhooks.signing import new_secret
 
 CircuitState = Literal["open", "draining"]
@@ -54,10 +58,11 @@ class Subscription:
     disabled: bool
     topics: list[str]
     url: str
-    secret: str
+    # As stored: sealed, or plain text from before encryption (see `secret`).
+    stored_secret: str
     standard_webhooks: bool = False
     # Rotation grace: the old secret still signs until this time.
-    previous_secret: str | None = None
+    stored_previous_secret: str | None = None
     previous_secret_expires_at: str | None = None
     # Set by the delivery function: first failure of the current failing streak, and how many
     # attempts in a row have failed.
@@ -67,6 +72,24 @@ class Subscription:
     # Set only when Waymark disabled the subscription itself.
     disabled_reason: str | None = None
     disabled_at: str | None = None
+
+    @property
+    def secret(self) -> str:
+        """The signing secret, in clear (opens it: a KMS call the first time a container
+        meets its data key)."""
+        return sealing.unseal(self.stored_secret, _sealing_context(self.environment_id, self.id))
+
+    @property
+    def previous_secret(self) -> str | None:
+        if self.stored_previous_secret is None:
+            return None
+        context = _sealing_context(self.environment_id, self.id)
+        return sealing.unseal(self.stored_previous_secret, context)
+
+
+def _sealing_context(environment_id: str, subscription_id: str) -> str:
+    """What a sealed secret is bound to: its subscription."""
+    return f"{environment_id}/{subscription_id}"
 
 
 def _subscription(item: dict[str, Any]) -> Subscription:
@@ -87,9 +110,9 @@ def _subscription(item: dict[str, Any]) -> Subscription:
         disabled=bool(item.get("disabled", False)),
         topics=list(item.get("topics") or []),
         url=item["url"],
-        secret=item["secret"],
+        stored_secret=item["secret"],
         standard_webhooks=bool(item.get("standard_webhooks", False)),
-        previous_secret=item.get("previous_secret"),
+        stored_previous_secret=item.get("previous_secret"),
         previous_secret_expires_at=item.get("previous_secret_expires_at"),
         failing_since=item.get("failing_since"),
         consecutive_failures=int(item.get("consecutive_failures", 0)),
@@ -107,15 +130,19 @@ def create(
     url: str,
     standard_webhooks: bool = False,
 ) -> Subscription:
+    """The new subscription; its `secret` opens without KMS in this container, which made
+    the data key (the API shows it once, at creation)."""
+    subscription_id = new_id()
+    secret = new_secret()
     subscription = Subscription(
         environment_id=environment_id,
-        id=new_id(),
+        id=subscription_id,
         api_version=api_version,
         created_at=now_iso(),
         disabled=False,
         topics=topics,
         url=url,
-        secret=new_secret(),
+        stored_secret=sealing.seal(secret, _sealing_context(environment_id, subscription_id)),
         standard_webhooks=standard_webhooks,
     )
     dynamo.client().put_item(
@@ -129,7 +156,7 @@ def create(
                 "disabled": False,
                 "topics": topics,
                 "url": url,
-                "secret": subscription.secret,
+                "secret": subscription.stored_secret,
                 "standard_webhooks": standard_webhooks,
             }
         ),
@@ -242,10 +269,12 @@ def count(environment_id: str) -> int:
 
 
 def rotate_secret(environment_id: str, subscription_id: str, grace_seconds: int) -> str | None:
-    """A new secret; the old one keeps signing for `grace_seconds`. None when not found."""
+    """A new secret (returned in clear, stored sealed); the old one keeps signing for
+    `grace_seconds`. None when not found."""
     secret = new_secret()
     now = datetime.now(UTC)
-    values: dict[str, Any] = {":secret": secret}
+    sealed = sealing.seal(secret, _sealing_context(environment_id, subscription_id))
+    values: dict[str, Any] = {":secret": sealed}
     if grace_seconds > 0:
         # Right-hand sides read the item as it was, so the old secret moves aside atomically.
         expression = (
@@ -261,6 +290,39 @@ def rotate_secret(environment_id: str, subscription_id: str, grace_seconds: int)
         )
         else None
     )
+
+
+def seal_stored_secrets(environment_id: str) -> int:
+    """Seals the secrets of the environment's subscriptions stored before encryption (each
+    secret keeps its value); how many items changed. Each update is conditional on the
+    stored text it read, so a rotation meanwhile is never undone."""
+    sealed = 0
+    for subscription in list_all(environment_id):
+        context = _sealing_context(environment_id, subscription.id)
+        changes: dict[str, str] = {}
+        for field, stored in (
+            ("secret", subscription.stored_secret),
+            ("previous_secret", subscription.stored_previous_secret),
+        ):
+            if stored is not None and not sealing.is_sealed(stored):
+                changes[field] = stored
+        if not changes:
+            continue
+        values = {
+            **{f":new_{field}": sealing.seal(plain, context) for field, plain in changes.items()},
+            **{f":old_{field}": plain for field, plain in changes.items()},
+        }
+        sealed += (
+            _conditional_update(
+                environment_id,
+                subscription.id,
+                "SET " + ", ".join(f"{field} = :new_{field}" for field in changes),
+                values,
+                " AND ".join(f"{field} = :old_{field}" for field in changes),
+            )
+            is not None
+        )
+    return sealed
 
 
 # --- the failing streak -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import now_iso
+from shared.domain.rate_limits import DEFAULT_LIMITS, RateLimits
 from shared.store import dynamo, keys
 
 API_KEY_PREFIX = "ak_"
@@ -22,6 +23,12 @@ class Environment:
     id: str
     name: str
     created_at: str
+    # Its own rate limits; None: the defaults (shared/domain/rate_limits.py).
+    rate_limits: RateLimits | None = None
+
+    @property
+    def effective_limits(self) -> RateLimits:
+        return self.rate_limits or DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -67,13 +74,42 @@ def get_environment(environment_id: str) -> Environment | None:
     )
     if "Item" not in found:
         return None
-    item = dynamo.from_item(found["Item"])
-    return Environment(id=item["id"], name=item["name"], created_at=item["created_at"])
+    return _environment(dynamo.from_item(found["Item"]))
 
 
 def list_environments() -> list[Environment]:
-    items = _query_all("GSI1", keys.environments_listing())
-    return [Environment(id=i["id"], name=i["name"], created_at=i["created_at"]) for i in items]
+    return [_environment(item) for item in _query_all("GSI1", keys.environments_listing())]
+
+
+def set_rate_limits(environment_id: str, limits: RateLimits | None) -> Environment | None:
+    """Records the environment's own limits (None: back to the defaults). None when there is
+    no such environment. Enforcing them is API Gateway's job (infra/usage_plans.py)."""
+    if limits is None:
+        changes: dict[str, Any] = {}
+        removals: tuple[str, ...] = ("rate_limit", "burst_limit", "daily_quota")
+    else:
+        changes = {"rate_limit": limits.rate, "burst_limit": limits.burst}
+        removals = ()
+        if limits.daily_quota is None:
+            removals = ("daily_quota",)
+        else:
+            changes["daily_quota"] = limits.daily_quota
+    item = dynamo.update_existing(keys.environment(environment_id), changes, removals)
+    return _environment(item) if item is not None else None
+
+
+def _environment(item: dict[str, Any]) -> Environment:
+    limits = None
+    if "rate_limit" in item:
+        quota = item.get("daily_quota")
+        limits = RateLimits(
+            rate=float(item["rate_limit"]),
+            burst=int(item["burst_limit"]),
+            daily_quota=int(quota) if quota is not None else None,
+        )
+    return Environment(
+        id=item["id"], name=item["name"], created_at=item["created_at"], rate_limits=limits
+    )
 
 
 def create_api_key(environment_id: str, name: str = "default") -> tuple[ApiKey, str]:

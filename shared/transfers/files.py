@@ -35,10 +35,7 @@ def reset() -> None:
 
 
 def bucket() -> str:
-    name = get_settings().transfers_bucket
-    if not name:
-        raise RuntimeError("TRANSFERS_BUCKET is not set: imports and exports have no files.")
-    return name
+    return get_settings().require("transfers_bucket")
 
 
 def upload_key(environment_id: str, job_id: str) -> str:

@@ -44,7 +44,5 @@ def reset() -> None:
 
 
 def send(message: StepMessage) -> None:
-    queue_url = get_settings().jobs_queue_url
-    if not queue_url:
-        raise RuntimeError("JOBS_QUEUE_URL is not set: import and export jobs cannot run.")
+    queue_url = get_settings().require("jobs_queue_url")
     client().send_message(QueueUrl=queue_url, MessageBody=message.body())

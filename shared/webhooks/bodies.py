@@ -35,10 +35,7 @@ def reset() -> None:
 
 
 def bucket() -> str:
-    name = get_settings().webhook_bodies_bucket
-    if not name:
-        raise RuntimeError("WEBHOOK_BODIES_BUCKET is not set: large notifications cannot wait.")
-    return name
+    return get_settings().require("webhook_bodies_bucket")
 
 
 def is_large(body: str) -> bool:

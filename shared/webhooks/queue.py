@@ -36,10 +36,7 @@ def reset() -> None:
 
 
 def queue_url() -> str:
-    url = get_settings().webhook_queue_url
-    if not url:
-        raise RuntimeError("WEBHOOK_QUEUE_URL is not set: webhooks cannot be enqueued.")
-    return url
+    return get_settings().require("webhook_queue_url")
 
 
 def batches(messages: Sequence[DeliveryMessage]) -> list[list[DeliveryMessage]]:
@@ -126,7 +123,5 @@ def park(message: DeliveryMessage) -> None:
 
 def park_raw(body: str) -> None:
     """Sends any body (even one that does not parse) to the dead-letter queue for a person."""
-    url = get_settings().webhook_dead_letter_queue_url
-    if not url:
-        raise RuntimeError("WEBHOOK_DEAD_LETTER_QUEUE_URL is not set: cannot park a message.")
+    url = get_settings().require("webhook_dead_letter_queue_url")
     client().send_message(QueueUrl=url, MessageBody=body)

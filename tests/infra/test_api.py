@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.constructs.api import GATEWAY_ERRORS, path_parameters
+from infra.constructs.api import path_parameters
+from infra.gateway import GATEWAY_ANSWERS
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from shared.domain.rate_limits import DEFAULT_LIMITS
 from tests.infra.conftest import Synthesized
 
 ROUTE_PATHS = [(route, path) for route in API_FUNCTIONS for path in route.paths]
@@ -54,6 +57,8 @@ def test_route_path_proxies_to_its_function_behind_the_authorizer(
     (authorizer_id,) = dev.resources("AWS::ApiGateway::Authorizer")
     assert method["AuthorizationType"] == "CUSTOM"
     assert method["AuthorizerId"] == {"Ref": authorizer_id}
+    # The environment's usage-plan key, named by the authorizer: per-environment limits.
+    assert method["ApiKeyRequired"] is True
     integration = method["Integration"]
     assert integration["Type"] == "AWS_PROXY"
     assert integration["IntegrationHttpMethod"] == "POST"
@@ -93,18 +98,17 @@ def test_one_invoke_permission_per_function(dev: Synthesized) -> None:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
 
 
-@pytest.mark.parametrize(
-    "error", GATEWAY_ERRORS, ids=lambda error: error.response_type.response_type
-)
+@pytest.mark.parametrize("error", GATEWAY_ANSWERS, ids=lambda error: error.response_type)
 def test_gateway_response_renders_the_error_envelope(dev: Synthesized, error: Any) -> None:
     (response,) = [
         r["Properties"]
         for r in dev.resources("AWS::ApiGateway::GatewayResponse").values()
-        if r["Properties"]["ResponseType"] == error.response_type.response_type
+        if r["Properties"]["ResponseType"] == error.response_type
     ]
-    assert response.get("StatusCode") == error.status
+    assert response.get("StatusCode") == (str(error.status) if error.status else None)
     assert response["ResponseParameters"] == {
-        "gatewayresponse.header.Content-Type": "'application/json'"
+        "gatewayresponse.header.Content-Type": "'application/json'",
+        **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in error.headers.items()},
     }
     # $context.error.messageString is a quoted string at run time: stand in a literal for it.
     body = response["ResponseTemplates"]["application/json"].replace(
@@ -123,9 +127,27 @@ EXPECTED_ERRORS = {
     "ACCESS_DENIED": ("401", "$context.authorizer.error_code"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
     "THROTTLED": ("429", "rate_limited"),
+    "QUOTA_EXCEEDED": ("429", "rate_limited"),
+    "INVALID_API_KEY": ("403", "forbidden"),
     "DEFAULT_4XX": (None, "invalid_request"),
     "DEFAULT_5XX": (None, "internal_error"),
 }
+
+
+def test_throttled_answers_say_when_to_retry(dev: Synthesized) -> None:
+    for response_type in ("THROTTLED", "QUOTA_EXCEEDED"):
+        (response,) = [
+            r["Properties"]
+            for r in dev.resources("AWS::ApiGateway::GatewayResponse").values()
+            if r["Properties"]["ResponseType"] == response_type
+        ]
+        retry_after = response["ResponseParameters"]["gatewayresponse.header.Retry-After"]
+        assert re.fullmatch(r"'[1-9][0-9]*'", retry_after), (response_type, retry_after)
+
+
+def test_the_authorizer_names_the_usage_plan_key(dev: Synthesized) -> None:
+    (api,) = dev.resources("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
 
 
 @pytest.mark.parametrize("response_type", sorted(EXPECTED_ERRORS))
@@ -161,7 +183,7 @@ def test_access_denied_passes_the_authorizer_message_through(dev: Synthesized) -
     )
 
 
-def test_stage_logs_traces_and_throttles(dev: Synthesized) -> None:
+def test_stage_logs_and_throttles_without_tracing(dev: Synthesized) -> None:
     (log_group_id,) = [
         logical_id
         for logical_id in dev.resources("AWS::Logs::LogGroup")
@@ -170,7 +192,8 @@ def test_stage_logs_traces_and_throttles(dev: Synthesized) -> None:
     (stage,) = dev.resources("AWS::ApiGateway::Stage").values()
     properties = stage["Properties"]
     assert properties["StageName"] == "dev"
-    assert properties["TracingEnabled"] is True
+    # No X-Ray: the functions record no segments (infra/constructs/python_function.py).
+    assert properties.get("TracingEnabled", False) is False
     assert {"Ref": log_group_id} in properties["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
     access_format = json.loads(properties["AccessLogSetting"]["Format"])
     assert access_format["requestId"] == "$context.requestId"
@@ -179,7 +202,8 @@ def test_stage_logs_traces_and_throttles(dev: Synthesized) -> None:
     assert settings["ResourcePath"] == "/*"
     assert settings["LoggingLevel"] in {"ERROR", "INFO"}
     assert settings["DataTraceEnabled"] is False
-    assert settings["ThrottlingRateLimit"] > 0
+    # The stage-wide ceiling stands above any one environment's default limits.
+    assert settings["ThrottlingRateLimit"] > DEFAULT_LIMITS.rate
     assert settings["ThrottlingBurstLimit"] >= settings["ThrottlingRateLimit"]
 
 
@@ -191,11 +215,23 @@ def test_request_validator_checks_parameters(dev: Synthesized) -> None:
     )
 
 
-def test_api_url_is_the_only_output(dev: Synthesized) -> None:
+def test_outputs_are_what_scripts_and_the_cli_read(dev: Synthesized) -> None:
     outputs = dev.template_json["Outputs"]
-    assert set(outputs) == {"ApiUrl"}
+    assert set(outputs) == {"ApiUrl", "RestApiId", "StageName", "TableName", "SecretsKeyArn"}
     (stage_id,) = dev.resources("AWS::ApiGateway::Stage")
+    (api_id,) = dev.resources("AWS::ApiGateway::RestApi")
+    (table_id,) = dev.resources("AWS::DynamoDB::Table")
     assert {"Ref": stage_id} in outputs["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert outputs["RestApiId"]["Value"] == {"Ref": api_id}
+    assert outputs["StageName"]["Value"] == {"Ref": stage_id}
+    assert outputs["TableName"]["Value"] == {"Ref": table_id}
+    key_id = dev.logical_id(dev.stack.webhooks.secrets_key)
+    assert outputs["SecretsKeyArn"]["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_no_custom_domain_unless_asked(dev: Synthesized) -> None:
+    assert not dev.resources("AWS::ApiGateway::DomainName")
+    assert not dev.resources("AWS::Route53::RecordSet")
 
 
 def test_prod_stage_is_named_prod(prod: Synthesized) -> None:

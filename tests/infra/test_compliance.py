@@ -15,7 +15,7 @@ from tests.infra.conftest import Synthesized
 
 # Rule id -> why it may be acknowledged at all (the per-construct reason is in infra/).
 ALLOWED_ACKNOWLEDGEMENTS = {
-    "AwsSolutions-IAM5[Resource::*]": "X-Ray and ListStreams have no resource-level permissions",
+    "AwsSolutions-IAM5[Resource::*]": "ListStreams has no resource-level permissions",
     "AwsSolutions-L1": "runtime pinned to the Powertools layer's Python version",
     "AwsSolutions-APIG3": "WAF is a per-deployment cost decision",
     "AwsSolutions-COG4": "API keys via the Lambda authorizer, no Cognito users",

@@ -14,7 +14,6 @@ from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from shared.store import schema
 from tests.infra.conftest import Synthesized
 
-XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STREAM_READ_ACTIONS = {
     "dynamodb:DescribeStream",
@@ -230,11 +229,11 @@ def test_authorizer_may_only_get_items_from_the_table(dev: Synthesized) -> None:
     assert _resources(statement) == [_table_arn(dev)]
 
 
-def test_authorizer_has_nothing_beyond_logs_traces_and_get_item(dev: Synthesized) -> None:
+def test_authorizer_has_nothing_beyond_logs_and_get_item(dev: Synthesized) -> None:
     actions = set().union(
         *(_actions(statement) for statement in dev.policy_statements(_role_id(dev, AUTHORIZER)))
     )
-    assert actions == LOG_ACTIONS | XRAY_ACTIONS | {"dynamodb:GetItem"}
+    assert actions == LOG_ACTIONS | {"dynamodb:GetItem"}
 
 
 def _item_access(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]:
@@ -305,8 +304,9 @@ def test_only_the_stream_consumers_read_the_stream(dev: Synthesized) -> None:
 def test_only_actions_without_resource_level_permissions_use_a_wildcard(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
-    # ListStreams (the stream mapping's) has no resource-level permissions, like X-Ray.
-    allowed = XRAY_ACTIONS | ({"dynamodb:ListStreams"} if route.name in STREAM_CONSUMERS else set())
+    # ListStreams (the stream mapping's) has no resource-level permissions. No X-Ray: tracing
+    # is off.
+    allowed = {"dynamodb:ListStreams"} if route.name in STREAM_CONSUMERS else set()
     for statement in dev.policy_statements(_role_id(dev, route)):
         if "*" in _resources(statement):
             assert _resources(statement) == ["*"]
@@ -423,3 +423,26 @@ def test_each_function_gets_exactly_its_bucket_actions(
         },
     }
     assert _bucket_grants(dev, route) == expected.get(route.name, {})
+
+
+# What each function may do with the webhook secrets key: the API seals new secrets (it
+# generates data keys), delivery and the probe sign (they decrypt data keys); nobody else.
+EXPECTED_KEY_ACTIONS = {
+    "webhook_subscriptions": {"kms:GenerateDataKey"},
+    WEBHOOK_DELIVERY.name: {"kms:Decrypt"},
+    WEBHOOK_PROBE.name: {"kms:Decrypt"},
+}
+
+
+@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+def test_each_function_gets_exactly_its_secrets_key_actions(
+    dev: Synthesized, route: FunctionRoute
+) -> None:
+    key_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.webhooks.secrets_key), "Arn"]}
+    granted: set[str] = set()
+    for statement in dev.policy_statements(_role_id(dev, route)):
+        kms = {action for action in _actions(statement) if action.startswith("kms:")}
+        if kms:
+            assert _resources(statement) == [key_arn], route.name
+            granted |= kms
+    assert granted == EXPECTED_KEY_ACTIONS.get(route.name, set())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -19,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from infra.local.dev import LocalStack
+from tests.support import kept_environment
 
 API_VERSION = "2020-01-03"
 TABLE_NAME = "waymark-integration"
@@ -36,7 +36,10 @@ ENVIRONMENT_VARIABLES = (
     "TRANSFERS_BUCKET",
     "JOBS_QUEUE_URL",
     "S3_ENDPOINT_URL",
+    "KMS_ENDPOINT_URL",
+    "WEBHOOK_SECRETS_KEY_ID",
     "WAYMARK_WEBHOOKS_ALLOW_LOOPBACK",
+    "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_METRICS_DISABLED",
 )
 
@@ -128,7 +131,6 @@ class ApiClient:
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """DynamoDB Local in memory + table + API on a free port + stream poller, for the session."""
-    saved = {name: os.environ.get(name) for name in ENVIRONMENT_VARIABLES}
     logs = tmp_path_factory.mktemp("local-stack")
     worker_output: IO[bytes] = (logs / "functions.log").open("ab")
     stack = LocalStack(
@@ -137,20 +139,16 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         dynamodb_log=logs / "dynamodb.log",
         worker_output=worker_output,
     )
-    stack.start()  # sets TABLE_NAME/DYNAMODB_ENDPOINT_URL and resets the store's caches
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        worker_output.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        from shared.store import dynamo
+    with kept_environment(ENVIRONMENT_VARIABLES):
+        stack.start()  # sets TABLE_NAME/DYNAMODB_ENDPOINT_URL and resets the store's caches
+        try:
+            yield stack
+        finally:
+            stack.stop()
+            worker_output.close()
+    from shared.store import dynamo
 
-        dynamo.reset()
+    dynamo.reset()
 
 
 NewEnvironment = Callable[..., ApiClient]

@@ -155,7 +155,8 @@ def test_the_function_gets_an_api_gateway_rest_proxy_event(test_client: ApiClien
     # string decoded (see build_event for the source).
     assert event["path"] == "/echo/a%20b%2Bc"
     assert event["pathParameters"] == {"thing_id": "a%20b%2Bc"}
-    assert event["requestContext"]["path"] == "/local/echo/a%20b%2Bc"
+    # Served at the root, as behind a custom domain mapped at the root: no stage in the path.
+    assert event["requestContext"]["path"] == "/echo/a%20b%2Bc"
     assert event["queryStringParameters"] == {"tag": "y", "empty": "", "plus": "a+b c"}
     assert event["multiValueQueryStringParameters"] == {
         "tag": ["x", "y"],
@@ -329,6 +330,8 @@ def test_make_dev_serves_keeps_its_data_and_stops_everything_on_ctrl_c(tmp_path:
             "environment_id",
             "dynamodb_endpoint_url",
             "table_name",
+            "kms_endpoint_url",
+            "webhook_secrets_key_id",
         }
         assert state["url"] == f"http://127.0.0.1:{port}"
         client = ApiClient(state["url"], state["api_key"])
@@ -350,6 +353,8 @@ def test_make_dev_serves_keeps_its_data_and_stops_everything_on_ctrl_c(tmp_path:
         restarted = second.wait_ready()
         assert restarted["api_key"] == state["api_key"]
         assert restarted["environment_id"] == state["environment_id"]
+        # The same secrets key: webhook secrets sealed before the restart still open.
+        assert restarted["webhook_secrets_key_id"] == state["webhook_secrets_key_id"]
         client = ApiClient(restarted["url"], restarted["api_key"])
         assert client.request("GET", "/users/kept").json()["attributes"] == {"n": 1}
         children = _children(second.process.pid)

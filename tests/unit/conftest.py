@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 from moto import mock_aws
 
 from shared.store import dynamo, schema, tenancy
+from shared.webhooks import sealing
+from tests.support import api_event
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +31,19 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("KMS_ENDPOINT_URL", raising=False)
     with mock_aws():
+        import boto3
+
+        # The key webhook secrets are sealed under (shared/webhooks/sealing.py).
+        key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("WEBHOOK_SECRETS_KEY_ID", key)
         dynamo.reset()
+        sealing.reset()
         dynamo.client().create_table(**schema.create_table_arguments("waymark-unit"))
         yield "waymark-unit"
     dynamo.reset()
+    sealing.reset()
 
 
 @pytest.fixture
@@ -76,43 +84,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 10_000
-
-
-def api_event(
-    method: str,
-    path: str,
-    *,
-    environment_id: str,
-    body: Any = None,
-    query: str = "",
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST proxy event as the authorizer-protected API would send it."""
-    multi: dict[str, list[str]] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        multi.setdefault(name, []).append(value)
-    all_headers = {"Userflow-Version": "2020-01-03", **(headers or {})}
-    if body is not None and "Content-Type" not in all_headers:
-        all_headers["Content-Type"] = "application/json"
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
-        "multiValueQueryStringParameters": multi or None,
-        "pathParameters": None,
-        "body": body if isinstance(body, str) or body is None else json.dumps(body),
-        "isBase64Encoded": False,
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "stage": "test",
-            "httpMethod": method,
-            "path": path,
-            "authorizer": {"principalId": environment_id, "environment_id": environment_id},
-        },
-    }
 
 
 class Invoke:

@@ -32,6 +32,12 @@ def test_valid_key_allows_every_route_with_the_environment(table: str) -> None:
     assert policy["policyDocument"]["Statement"][0]["Resource"] == [
         "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*"
     ]
+    # The environment's usage-plan key: API Gateway applies its rate limits.
+    assert policy["usageIdentifierKey"] == f"waymark-usage-{environment.id}"
+
+
+def test_a_denied_key_names_no_usage_plan_key(table: str) -> None:
+    assert "usageIdentifierKey" not in authorize("Bearer ak_unknownunknownunknownunknown")
 
 
 @pytest.mark.parametrize(

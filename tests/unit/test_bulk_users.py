@@ -12,7 +12,8 @@ import pytest
 from functions.users.handler import lambda_handler as users_handler
 from functions.users_bulk.handler import lambda_handler as bulk_handler
 from shared.services import bulk
-from tests.unit.conftest import Invoke, LambdaContext, api_event
+from tests.support import api_event
+from tests.unit.conftest import Invoke, LambdaContext
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from functions.events.handler import lambda_handler as events_handler
 from functions.users.handler import lambda_handler as users_handler
 from shared.services import writes
 from shared.store import definitions
-from tests.unit.conftest import LambdaContext, api_event
+from tests.support import api_event
+from tests.unit.conftest import LambdaContext
 
 Handler = Any
 

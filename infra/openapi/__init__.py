@@ -1,0 +1,1 @@
+"""The API's OpenAPI document, generated from the code: `python -m infra.openapi [--check]`."""
