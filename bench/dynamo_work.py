@@ -194,6 +194,7 @@ OPERATIONS: list[Operation] = [
         {"user_id": "n1", "name": "brand_new", "attributes": {"x": 1}},
     ),
     ("user get", "users", "GET", "/users/n10", None),
+    ("user search, q=seed (limit 10)", "users", "GET", "/users/search?q=seed", None),
     ("user list page (limit 10)", "users", "GET", "/users", None),
     (
         "user list page, expand memberships.group (20)",

@@ -1,10 +1,13 @@
-"""`waymark`: the admin CLI for environments, their rate limits and API keys.
+"""`waymark`: the admin CLI for environments, their rate limits and API keys, and imports
+and exports.
 
 Targets: the local stack (`--local`, reading `.local/dev.json`), a deployed stack
 (`--stack Waymark-prod`: its table and API from the stack's outputs, with the usual AWS
 credentials), or a table alone (`--table`, `--endpoint-url`; `--rest-api-id` and `--stage`
 add the API). Against a deployed API the CLI also manages what API Gateway enforces: each
 environment's usage-plan key and plan (rate limits), and the authorizer cache (revocation).
+Imports and exports go through the API (`--local`, or `--url` and `--api-key`), as any
+client's would.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--rest-api-id", help="the stage's REST API id (with --table)")
     target.add_argument("--stage", help="the API stage's name (with --table)")
     target.add_argument("--region", help="AWS region (default: from the AWS config)")
+    target.add_argument("--url", help="API base URL for import/export (default: $WAYMARK_URL)")
+    target.add_argument("--api-key", help="API key for import/export (default: $WAYMARK_API_KEY)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     commands = parser.add_subparsers(dest="resource", required=True)
 
@@ -78,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_key = api_keys.add_parser("revoke", help="revoke a key by its id")
     revoke_key.add_argument("environment_id")
     revoke_key.add_argument("key_id")
+
+    imports = commands.add_parser("import", help="import users or groups from a file")
+    imports.add_argument("file", type=Path, help="NDJSON (one POST /users body a line) or CSV")
+    imports.add_argument("--type", choices=["users", "groups"], default="users")
+    imports.add_argument("--format", choices=["ndjson", "csv"], help="default: the extension's")
+    imports.add_argument("--report", type=Path, help="write every bad row here (NDJSON)")
+    exports = commands.add_parser("export", help="export objects to a file")
+    exports.add_argument("object_type", choices=["users", "groups", "events", "content_sessions"])
+    exports.add_argument("-o", "--output", type=Path, required=True)
+    exports.add_argument("--format", choices=["ndjson", "csv"], help="default: the extension's")
+    exports.add_argument("--condition", help="a condition as JSON, as GET /users takes it")
     return parser
 
 
@@ -257,8 +273,12 @@ def run_key(arguments: argparse.Namespace, plans: UsagePlans | None) -> tuple[An
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, console: Any = None) -> int:
+    """`console`: where import and export draw their progress (a rich Console; tests pass one
+    writing to a buffer)."""
     arguments = build_parser().parse_args(argv)
+    if arguments.resource in ("import", "export"):
+        return transfer(arguments, console)
     plans = configure_target(arguments)
     try:
         result, text = run(arguments, plans)
@@ -268,6 +288,36 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps(result, indent=2) if arguments.json else text)
     return 0
+
+
+def transfer(arguments: argparse.Namespace, console: Any) -> int:
+    from rich.console import Console
+
+    from infra import cli_transfers
+
+    api = cli_transfers.api_from(arguments, local_state())
+    out = console or Console()
+    try:
+        if arguments.resource == "import":
+            return cli_transfers.import_file(
+                api,
+                arguments.file,
+                object_type=arguments.type,
+                given_format=arguments.format,
+                report=arguments.report,
+                console=out,
+            )
+        return cli_transfers.export_objects(
+            api,
+            arguments.object_type,
+            output=arguments.output,
+            given_format=arguments.format,
+            condition=arguments.condition,
+            console=out,
+        )
+    except cli_transfers.ApiFailure as failure:
+        out.print(f"[red]The API refused:[/red] {failure}")
+        return cli_transfers.FAILED
 
 
 if __name__ == "__main__":

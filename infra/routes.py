@@ -17,6 +17,12 @@ class FunctionRoute:
     name: str
     handler: str  # "<module>.<attribute>", importable from the repository root
     paths: tuple[str, ...]
+    # An API function answers within API Gateway's 29 s; most need far less (and their
+    # latency alarms are a share of this).
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+    # Other function folders whose handlers this one runs (bundled into its asset).
+    bundles: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -36,7 +42,26 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
     FunctionRoute(
         name="users",
         handler="functions.users.handler.lambda_handler",
-        paths=("/users", "/users/{user_id}"),
+        paths=(
+            "/users",
+            "/users/{user_id}",
+            # Extension: search. API Gateway routes the static segment first, so a user whose
+            # id were `search` could not be read at /users/{user_id}: upserts refuse that id.
+            "/users/search",
+            # Extensions: opting a user out of content, and back in.
+            "/users/{user_id}/unsubscribe",
+            "/users/{user_id}/resubscribe",
+        ),
+    ),
+    # Extension: up to 1,000 user upserts in one request. A function of its own: it needs
+    # nearly all of API Gateway's 29 s and more memory, which the users function does not.
+    # Its static path hides the user `bulk` from /users/{user_id}: upserts refuse that id.
+    FunctionRoute(
+        name="users_bulk",
+        handler="functions.users_bulk.handler.lambda_handler",
+        paths=("/users/bulk",),
+        timeout_seconds=28,
+        memory_mb=1024,
     ),
     FunctionRoute(
         name="groups",
@@ -88,6 +113,47 @@ API_FUNCTIONS: tuple[FunctionRoute, ...] = (
             "/content_sessions/{session_id}/end",
         ),
     ),
+    # Extensions: import and export jobs (their steps run in the transfer_jobs function).
+    FunctionRoute(
+        name="transfers",
+        handler="functions.transfers.handler.lambda_handler",
+        paths=(
+            "/imports",
+            "/imports/{job_id}",
+            "/imports/{job_id}/start",
+            "/imports/{job_id}/errors",
+            "/exports",
+            "/exports/{job_id}",
+        ),
+    ),
+    # Extension: Usertour's v1 API, run through the handlers above (shared/usertour/mapping.py
+    # says which serves what).
+    FunctionRoute(
+        name="usertour_v1",
+        handler="functions.usertour_v1.handler.lambda_handler",
+        paths=(
+            "/v1/users",
+            "/v1/users/{user_id}",
+            "/v1/companies",
+            "/v1/companies/{company_id}",
+            "/v1/company-memberships",
+            "/v1/events",
+            "/v1/content",
+            "/v1/content/{content_id}",
+            "/v1/content-versions",
+            "/v1/content-versions/{version_id}",
+            "/v1/content-sessions",
+            "/v1/content-sessions/{session_id}",
+            "/v1/content-sessions/{session_id}/end",
+        ),
+        bundles=(
+            "functions/users",
+            "functions/groups",
+            "functions/events",
+            "functions/content",
+            "functions/content_sessions",
+        ),
+    ),
     FunctionRoute(
         name="webhook_subscriptions",
         handler="functions.webhook_subscriptions.handler.lambda_handler",
@@ -115,6 +181,12 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+def specificity(template: str) -> tuple[int, ...]:
+    """How API Gateway ranks templates matching the same path: segment by segment, a static
+    segment before a variable one (`/users/search` before `/users/{user_id}`)."""
+    return tuple(int(part.startswith("{")) for part in template.strip("/").split("/"))
+
+
 _COMPILED = tuple(
     (function, template, _template_regex(template))
     for function in API_FUNCTIONS
@@ -122,10 +194,29 @@ _COMPILED = tuple(
 )
 
 
-def match(path: str) -> tuple[FunctionRoute, str, dict[str, str]] | None:
-    """Find the function serving `path`: (function, resource template, path parameters)."""
-    for function, template, regex in _COMPILED:
-        found = regex.match(path)
-        if found:
-            return function, template, found.groupdict()
-    return None
+def match(
+    path: str, functions: tuple[FunctionRoute, ...] = API_FUNCTIONS
+) -> tuple[FunctionRoute, str, dict[str, str]] | None:
+    """Find the function serving `path`: (function, resource template, path parameters).
+
+    Of several matching templates the most specific wins, as in API Gateway, whatever their
+    order in the table.
+    """
+    compiled = (
+        _COMPILED
+        if functions is API_FUNCTIONS
+        else tuple(
+            (function, template, _template_regex(template))
+            for function in functions
+            for template in function.paths
+        )
+    )
+    found = [
+        (specificity(template), function, template, hit.groupdict())
+        for function, template, regex in compiled
+        if (hit := regex.match(path))
+    ]
+    if not found:
+        return None
+    _, function, template, parameters = min(found, key=lambda candidate: candidate[0])
+    return function, template, parameters

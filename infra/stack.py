@@ -1,5 +1,5 @@
 """The Waymark stack for one stage: the table, the API (with an optional custom domain), the
-cascade, webhooks, monitoring."""
+cascade, webhooks, import and export jobs, monitoring."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from infra.constructs.cascade import CascadeConstruct
 from infra.constructs.domain import DomainSettings
 from infra.constructs.monitoring import MonitoringConstruct, Outcomes, Watched
 from infra.constructs.table import TableConstruct
+from infra.constructs.transfers import TransfersConstruct
 from infra.constructs.webhooks import DELIVERY_OUTCOMES, WebhooksConstruct
 from shared.settings import METRICS_NAMESPACE
 
@@ -55,6 +56,13 @@ class WaymarkStack(Stack):
             subscriptions_function=self.api.functions["webhook_subscriptions"],
             removal_policy=removal_policy,
         )
+        self.transfers = TransfersConstruct(
+            self,
+            "Transfers",
+            table=self.table,
+            api_function=self.api.functions["transfers"],
+            removal_policy=removal_policy,
+        )
         functions = {
             function.route.name: function.function
             for function in (
@@ -62,6 +70,7 @@ class WaymarkStack(Stack):
                 *self.api.functions.values(),
                 self.cascade.function,
                 *self.webhooks.functions,
+                self.transfers.function,
             )
         }
         self.monitoring = MonitoringConstruct(
@@ -83,6 +92,7 @@ class WaymarkStack(Stack):
                     "cascade": self.cascade.dead_letter_queue,
                     "webhook-dispatch": self.webhooks.dispatch_failures,
                     "webhook-delivery": self.webhooks.dead_letter_queue,
+                    "transfer-jobs": self.transfers.dead_letter_queue,
                 },
                 deliveries=Outcomes(
                     namespace=DELIVERY_OUTCOMES.namespace,

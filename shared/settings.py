@@ -32,6 +32,8 @@ class Variables:
     WEBHOOK_BODIES_BUCKET = "WEBHOOK_BODIES_BUCKET"
     WEBHOOK_SECRETS_KEY = "WEBHOOK_SECRETS_KEY_ID"
     WEBHOOK_SUBSCRIPTION_LIMIT = "WEBHOOK_SUBSCRIPTION_LIMIT"
+    TRANSFERS_BUCKET = "TRANSFERS_BUCKET"
+    JOBS_QUEUE_URL = "JOBS_QUEUE_URL"
     # Read by Powertools itself; set by the stack from these names.
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -78,6 +80,9 @@ class Settings(BaseModel):
     webhook_secrets_key_id: Text | None = None
     # How many webhook subscriptions one environment may have.
     webhook_subscription_limit: Annotated[int, Field(ge=1)] = DEFAULT_SUBSCRIPTION_LIMIT
+    # Import and export jobs: the bucket of their files, and the queue of their steps.
+    transfers_bucket: Text | None = None
+    jobs_queue_url: Text | None = None
     dynamodb_endpoint_url: Text | None = None
     sqs_endpoint_url: Text | None = None
     s3_endpoint_url: Text | None = None
@@ -109,6 +114,8 @@ _VARIABLE_OF = {
     "webhook_bodies_bucket": Variables.WEBHOOK_BODIES_BUCKET,
     "webhook_secrets_key_id": Variables.WEBHOOK_SECRETS_KEY,
     "webhook_subscription_limit": Variables.WEBHOOK_SUBSCRIPTION_LIMIT,
+    "transfers_bucket": Variables.TRANSFERS_BUCKET,
+    "jobs_queue_url": Variables.JOBS_QUEUE_URL,
     "dynamodb_endpoint_url": Variables.DYNAMODB_ENDPOINT_URL,
     "sqs_endpoint_url": Variables.SQS_ENDPOINT_URL,
     "s3_endpoint_url": Variables.S3_ENDPOINT_URL,

@@ -53,6 +53,10 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
     # memberships (Query, BatchWriteItem for stale ones), delete (DeleteItem + the purge job's
     # PutItem), lists and expansion (indexes, BatchGetItem), segments filter (GetItem).
     "users": READ_WRITE,
+    # Bulk user upserts: what a user upsert does (BatchGetItem, UpdateItem, GetItem on a list
+    # operation's retry, PutItem of search entries and definitions, Query and BatchWriteItem
+    # when pruning memberships), for many users. Never deletes an object, never lists.
+    "users_bulk": TableAccess(table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, BATCH_WRITE)),
     # Groups: the same shape as users (an upsert reads with GetItem), plus /group_memberships
     # (DeleteItem).
     "groups": READ_WRITE,
@@ -84,6 +88,20 @@ FUNCTION_ACCESS: dict[str, TableAccess] = {
         table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, DELETE, BATCH_WRITE, CONDITION_CHECK),
         index_actions=(QUERY,),
     ),
+    # Import and export jobs through the API: creates a job (PutItem), reads it (GetItem),
+    # queues an import (UpdateItem), lists an import's bad rows (Query of its partition).
+    "transfers": TableAccess(table_actions=(GET, QUERY, PUT, UPDATE)),
+    # The jobs' steps: an import writes its rows as upserts (what users_bulk does, for groups
+    # too) and its bad rows (BatchWriteItem); an export reads lists (GSI1, the table for
+    # memberships, BatchGetItem of groups, the definitions partition); both read and record
+    # the job (GetItem, UpdateItem). Never deletes.
+    "transfer_jobs": TableAccess(
+        table_actions=(GET, BATCH_GET, QUERY, PUT, UPDATE, BATCH_WRITE), index_actions=(QUERY,)
+    ),
+    # Usertour v1: the users, groups, events, content and content sessions functions' reads
+    # and writes (it runs their handlers): what READ_WRITE holds; the v1 routes start no
+    # session and author no content (no ConditionCheckItem).
+    "usertour_v1": READ_WRITE,
     # Webhook subscriptions: single-item CRUD in the environment's subscriptions partition
     # (PutItem, GetItem, UpdateItem for PATCH/rotation/re-arming a probe, DeleteItem), Query of
     # that partition (list, the cap's count) and of a delivery log (list, recover); UpdateItem

@@ -235,6 +235,9 @@ class ApiConstruct(Construct):
             route=route,
             table_name=table_name,
             removal_policy=removal_policy,
+            settings=FunctionSettings(
+                timeout=Duration.seconds(route.timeout_seconds), memory_size=route.memory_mb
+            ),
         )
         table.grant(function.role, access_for(route.name))
         self.functions[route.name] = function

@@ -41,9 +41,10 @@ SHARED_PACKAGE = "shared"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
 
 
-def asset_folders(function_folder: str) -> tuple[str, ...]:
-    """The repository folders that make up one function's asset, relative to the root."""
-    return (function_folder, SHARED_PACKAGE)
+def asset_folders(function_folder: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The repository folders that make up one function's asset, relative to the root: its
+    own, the function folders whose handlers it runs (`also`), and `shared`."""
+    return (function_folder, *also, SHARED_PACKAGE)
 
 
 @jsii.implements(ILocalBundling)
@@ -104,9 +105,11 @@ class SourceCopyBundler:
         ]
 
 
-def function_code(function_folder: str, root: Path = REPO_ROOT) -> lambda_.Code:
+def function_code(
+    function_folder: str, root: Path = REPO_ROOT, also: tuple[str, ...] = ()
+) -> lambda_.Code:
     """The asset for one function; hashed on the bundled output, so a `shared/` edit redeploys."""
-    bundler = SourceCopyBundler(root, asset_folders(function_folder))
+    bundler = SourceCopyBundler(root, asset_folders(function_folder, also))
     return lambda_.Code.from_asset(
         str(root),
         asset_hash_type=AssetHashType.OUTPUT,
@@ -188,7 +191,7 @@ class PythonFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=route.handler,
-            code=function_code(route.folder),
+            code=function_code(route.folder, also=route.bundles),
             role=self.role,
             layers=[powertools],
             memory_size=settings.memory_size,

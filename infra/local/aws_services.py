@@ -1,7 +1,8 @@
-"""The local stand-ins for the stack's SQS queues, S3 bucket and KMS key, in this process: the
-local SQS (infra/local/sqs.py) with the webhook delivery queue and its dead-letter queue,
-moto's server with the bucket where notification bodies too large for a queue message wait
-(shared/webhooks/bodies.py), and the local KMS (infra/local/kms.py) with the key webhook
+"""The local stand-ins for the stack's SQS queues, S3 buckets and KMS key, in this process: the
+local SQS (infra/local/sqs.py) with the webhook delivery queue, its dead-letter queue and the
+jobs queue; moto's server with the bucket where notification bodies too large for a queue
+message wait (shared/webhooks/bodies.py) and the bucket of import and export files
+(shared/transfers/files.py); and the local KMS (infra/local/kms.py) with the key webhook
 secrets are sealed under (shared/webhooks/sealing.py), kept in a file when the stack keeps
 its data.
 """
@@ -22,6 +23,8 @@ from infra.local.sqs import LocalSqs
 DELIVERY_QUEUE = "waymark-webhook-deliveries"
 DEAD_LETTER_QUEUE = "waymark-webhook-deliveries-dead"
 BODIES_BUCKET = "waymark-webhook-bodies"
+JOBS_QUEUE = "waymark-jobs"
+TRANSFERS_BUCKET = "waymark-transfers"
 
 
 def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
@@ -48,6 +51,8 @@ class LocalAwsServices:
         self.queue_url = ""
         self.dead_letter_queue_url = ""
         self.bodies_bucket = BODIES_BUCKET
+        self.jobs_queue_url = ""
+        self.transfers_bucket = TRANSFERS_BUCKET
         self.secrets_key_id = ""
 
     @property
@@ -74,7 +79,10 @@ class LocalAwsServices:
         sqs = client("sqs", self.sqs_endpoint_url)
         self.dead_letter_queue_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
         self.queue_url = sqs.create_queue(QueueName=DELIVERY_QUEUE)["QueueUrl"]
-        client("s3", self.endpoint_url).create_bucket(Bucket=self.bodies_bucket)
+        self.jobs_queue_url = sqs.create_queue(QueueName=JOBS_QUEUE)["QueueUrl"]
+        s3 = client("s3", self.endpoint_url)
+        s3.create_bucket(Bucket=self.bodies_bucket)
+        s3.create_bucket(Bucket=self.transfers_bucket)
         self.kms.start()
         self.secrets_key_id = self.kms.ensure_key()
         return self

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from infra.local.aws_services import LocalAwsServices
+from infra.local.aws_services import JOBS_QUEUE, LocalAwsServices
 from infra.local.dynamodb_local import REGION, DynamoDBLocal, ensure_table
 from infra.local.queues import QueuePoller
 from infra.local.schedule import Every
@@ -54,6 +54,10 @@ STREAM_HANDLERS = {
     ),
 }
 QUEUE_HANDLER = "functions.webhook_delivery.handler.lambda_handler"
+JOBS_HANDLER = "functions.transfer_jobs.handler.lambda_handler"
+# As the stack's mapping: one step a message; steps of a few jobs at once (threads here).
+JOBS_CONCURRENCY = 2
+JOBS_VISIBILITY_SECONDS = 600
 SCHEDULED_HANDLER = "functions.webhook_probe.handler.lambda_handler"
 # Every minute in AWS (EventBridge's finest rate); locally often, so tests need not wait.
 PROBE_INTERVAL_SECONDS = 0.5
@@ -105,10 +109,10 @@ def stream_handler(path: str) -> StreamHandler:
 
 
 class LocalStack:
-    """DynamoDB Local + table + SQS and S3 (moto) + HTTP API + stream and queue pollers + the
-    probe schedule, started and stopped together. Webhooks may go to http:// loopback
-    receivers (the local-development switch): that is how a developer points them at a server
-    on their own machine.
+    """DynamoDB Local + table + SQS and S3 (moto) + HTTP API + stream and queue pollers (webhook
+    deliveries, job steps) + the probe schedule, started and stopped together. Webhooks may go
+    to http:// loopback receivers (the local-development switch): that is how a developer
+    points them at a server on their own machine.
 
     start() points this process at the table (TABLE_NAME, DYNAMODB_ENDPOINT_URL and dummy
     AWS credentials in os.environ, store caches reset): the authorizer and the stream handlers
@@ -138,6 +142,7 @@ class LocalStack:
         # sealed before a restart still open.
         self.aws = LocalAwsServices(host=host, state_dir=db_path.parent if db_path else None)
         self.queue_poller: QueuePoller | None = None
+        self.jobs_poller: QueuePoller | None = None
         self.probe_schedule: Every | None = None
 
     @property
@@ -169,6 +174,16 @@ class LocalStack:
                 handler=load_handler(QUEUE_HANDLER),
             )
             self.queue_poller.start()
+            self.jobs_poller = QueuePoller(
+                endpoint_url=self.aws.sqs_endpoint_url,
+                queue_url=self.aws.jobs_queue_url,
+                handler=load_handler(JOBS_HANDLER),
+                batch_size=1,
+                concurrency=JOBS_CONCURRENCY,
+                visibility_timeout=JOBS_VISIBILITY_SECONDS,
+                queue_name=JOBS_QUEUE,
+            )
+            self.jobs_poller.start()
             probe = load_handler(SCHEDULED_HANDLER)
             self.probe_schedule = Every(
                 PROBE_INTERVAL_SECONDS, lambda: probe({}, None), name="webhook-probe"
@@ -194,16 +209,21 @@ class LocalStack:
         os.environ[Variables.WEBHOOK_DEAD_LETTER_QUEUE_URL] = self.aws.dead_letter_queue_url
         os.environ[Variables.WEBHOOK_BODIES_BUCKET] = self.aws.bodies_bucket
         os.environ[Variables.WEBHOOK_SECRETS_KEY] = self.aws.secrets_key_id
+        os.environ[Variables.TRANSFERS_BUCKET] = self.aws.transfers_bucket
+        os.environ[Variables.JOBS_QUEUE_URL] = self.aws.jobs_queue_url
         os.environ[Variables.WEBHOOKS_ALLOW_LOOPBACK] = "1"
         os.environ.setdefault(Variables.METRICS_NAMESPACE, METRICS_NAMESPACE)
         # Metrics are CloudWatch EMF lines; locally they would only bury the logs.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
         from shared.store import dynamo
+        from shared.transfers import files, steps
         from shared.webhooks import bodies, queue, sealing
 
         dynamo.reset()
         queue.reset()
         bodies.reset()
+        files.reset()
+        steps.reset()
         sealing.reset()
 
     def wait_idle(self, timeout: float = 30.0) -> None:
@@ -218,11 +238,16 @@ class LocalStack:
             self.api.stop()
         finally:
             try:
-                for poller in (self.probe_schedule, self.queue_poller, self.poller):
+                for poller in (
+                    self.probe_schedule,
+                    self.jobs_poller,
+                    self.queue_poller,
+                    self.poller,
+                ):
                     if poller is not None:
                         poller.stop()
                 self.probe_schedule = None
-                self.queue_poller = self.poller = None
+                self.jobs_poller = self.queue_poller = self.poller = None
             finally:
                 try:
                     self.aws.stop()

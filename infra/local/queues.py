@@ -1,4 +1,5 @@
-"""The local stand-in for Lambda's SQS event source mapping.
+"""The local stand-in for Lambda's SQS event source mapping (the webhook delivery queue and
+the jobs queue each get one).
 
 `QueuePoller` runs up to `concurrency` pollers at once, as the mapping runs concurrent
 invocations (threads here, as separate execution environments there, so one slow batch does
@@ -39,6 +40,7 @@ class QueuePoller:
         batch_size: int = 10,
         concurrency: int = 32,
         visibility_timeout: int = 120,
+        queue_name: str = DELIVERY_QUEUE,
     ) -> None:
         self.sqs = client("sqs", endpoint_url)
         self.queue_url = queue_url
@@ -46,12 +48,14 @@ class QueuePoller:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.visibility_timeout = visibility_timeout
+        self.queue_name = queue_name
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for number in range(self.concurrency):
-            thread = threading.Thread(target=self._run, name=f"queue-poller-{number}", daemon=True)
+            name = f"{self.queue_name}-poller-{number}"
+            thread = threading.Thread(target=self._run, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -86,7 +90,7 @@ class QueuePoller:
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:
             # A crashed invocation deletes nothing: every message comes back after its timeout.
-            log.exception("Delivery function failed; the batch stays in the queue")
+            log.exception("%s consumer failed; the batch stays in the queue", self.queue_name)
             return len(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
@@ -120,6 +124,6 @@ class QueuePoller:
             "messageAttributes": {},
             "md5OfBody": message.get("MD5OfBody", ""),
             "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{DELIVERY_QUEUE}",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{self.queue_name}",
             "awsRegion": "us-east-1",
         }

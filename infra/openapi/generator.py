@@ -188,7 +188,11 @@ def build_document(functions: tuple[FunctionRoute, ...] = API_FUNCTIONS) -> dict
 
 def _operations(function: FunctionRoute) -> Iterator[Operation]:
     module = importlib.import_module(function.module)
-    app = module.app
+    app = getattr(module, "app", None)
+    if app is None:
+        # Usertour's v1 surface has no resolver of its own: it presents the operations below
+        # in v1's shape (docs/usertour-v1.md), so it is not a second set of operations here.
+        return
     for route in [*app._static_routes, *app._dynamic_routes]:
         func = route.func
         returns = str(func.__annotations__.get("return", "")).rsplit(".", 1)[-1]

@@ -60,6 +60,29 @@ def list_of(name: str) -> Schema:
     }
 
 
+# An error as the envelope's `error` holds it (a bulk item's, an import row's).
+ERROR_DETAIL: Schema = {
+    "type": "object",
+    "properties": {"code": STRING, "message": STRING, "request_id": STRING},
+    "required": ["code", "message"],
+}
+# What import and export jobs share (shared/services/jobs.py job_object).
+JOB: Schema = {
+    "object_type": STRING,
+    "format": {"enum": ["ndjson", "csv"]},
+    "status": STRING,
+    "progress": {
+        "type": "object",
+        "properties": {"done": INTEGER, "failed": INTEGER, "total": nullable(INTEGER)},
+        "required": ["done", "failed", "total"],
+    },
+    "created_at": TIMESTAMP,
+    "started_at": nullable(TIMESTAMP),
+    "finished_at": nullable(TIMESTAMP),
+    "expires_at": TIMESTAMP,
+    "error": nullable(ERROR_DETAIL),
+}
+
 OBJECTS: dict[str, Schema] = {
     "User": obj(
         "user",
@@ -250,6 +273,46 @@ OBJECTS: dict[str, Schema] = {
             "has_more": BOOLEAN,
         },
         "required": ["object", "webhook_subscription_id", "since", "resent_count", "has_more"],
+    },
+    "ImportJob": obj(
+        "import",
+        {**JOB, "upload_url": nullable(STRING), "upload_url_expires_at": nullable(TIMESTAMP)},
+    ),
+    "ExportJob": obj(
+        "export",
+        {
+            **JOB,
+            "condition": nullable(ATTRIBUTES),
+            "download_url": nullable(STRING),
+            "download_url_expires_at": nullable(TIMESTAMP),
+        },
+    ),
+    "ImportRowError": obj(
+        "import_row_error",
+        {"row": INTEGER, "object_id": nullable(STRING), "error": ERROR_DETAIL},
+    ),
+    "BulkUserResults": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "bulk_result"},
+            "data": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "index": INTEGER,
+                        "id": nullable(STRING),
+                        "status": INTEGER,
+                        "error": ERROR_DETAIL,
+                    },
+                    "required": ["index", "id", "status"],
+                },
+            },
+            "succeeded": INTEGER,
+            "failed": INTEGER,
+            "not_processed": INTEGER,
+        },
+        "required": ["object", "data", "succeeded", "failed", "not_processed"],
     },
     "Deleted": {
         "type": "object",

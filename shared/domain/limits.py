@@ -24,6 +24,9 @@ MAX_ID_BYTES = 480
 # Ids a URL path cannot carry: `/` splits the path, and clients (and API Gateway) resolve the
 # dot segments `.` and `..` before the request is routed.
 UNROUTABLE_IDS = frozenset({".", ".."})
+# User ids a path cannot reach: `/users/search` and `/users/bulk` are endpoints (API Gateway
+# routes a static segment before `/users/{user_id}`), so such a user could never be read back.
+RESERVED_USER_IDS = frozenset({"search", "bulk"})
 
 MAX_NAME_LENGTH = 255  # attribute and event names: ASCII, so characters are bytes
 MAX_ATTRIBUTES_PER_REQUEST = 100  # one UpdateItem's expression is at most 4 KB
@@ -51,6 +54,12 @@ MAX_CHOICE_BYTES = 1_024
 # every question comes with a session's `answers`: 100 of them fit a response many times over.
 MAX_ANSWER_BYTES = 8_192
 MAX_BODY_BYTES = 262_144
+# POST /users/bulk: Lambda takes a request of at most 6 MB (the whole event), and 1,000 user
+# upserts fit API Gateway's 29 s with room to spare (measured: README).
+MAX_BULK_USERS = 1_000
+MAX_BULK_BODY_BYTES = 5_000_000
+# An import job's file; each of its rows is a request body (MAX_BODY_BYTES).
+MAX_IMPORT_FILE_BYTES = 1_073_741_824
 MAX_QUERY_VALUE_LENGTH = 2_048
 MAX_LIST_FILTER_VALUES = 100
 # Lambda answers at most 6 MB; a list stops adding objects before its body reaches this.
@@ -100,6 +109,12 @@ LIMITS: tuple[Limit, ...] = (
         "`starting_after`)",
         f"1 to {MAX_ID_BYTES} bytes (UTF-8); no control characters, no `/`, not `.` or `..`",
         "it is part of table and index keys; a URL path cannot carry `/`, `.` or `..`",
+    ),
+    Limit(
+        "a user's `id` in an upsert",
+        "not `search` or `bulk`",
+        "`/users/search` and `/users/bulk` are endpoints: a user with such an id could not be "
+        "read at `/users/{user_id}`",
     ),
     Limit(
         "attribute name, event name",
@@ -184,6 +199,16 @@ LIMITS: tuple[Limit, ...] = (
     ),
     Limit("request body", f"{MAX_BODY_BYTES:,} bytes", "parsing stays cheap and bounded"),
     Limit(
+        "`users` of one `POST /users/bulk`",
+        f"1 to {MAX_BULK_USERS:,}, in a body of at most {MAX_BULK_BODY_BYTES:,} bytes",
+        "Lambda's 6 MB request limit; the work fits API Gateway's 29 s",
+    ),
+    Limit(
+        "an import file; one of its rows",
+        f"{MAX_IMPORT_FILE_BYTES:,} bytes; {MAX_BODY_BYTES:,} bytes (as a request body)",
+        "a job reads it in chunks; a row is one upsert",
+    ),
+    Limit(
         "`Idempotency-Key` header",
         f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters of printable ASCII (space to `~`); "
         f"kept {IDEMPOTENCY_RETENTION_SECONDS // 3600} hours",
@@ -252,6 +277,13 @@ def id_problem(value: str) -> str | None:
     if utf8_size(value) > MAX_ID_BYTES:
         return f"at most {MAX_ID_BYTES} bytes (UTF-8)"
     return None
+
+
+def user_id_problem(value: str) -> str | None:
+    """What keeps `value` from being a new user's id, or None."""
+    if value in RESERVED_USER_IDS:
+        return f"{value!r} is reserved: /users/{value} is an endpoint, not a user"
+    return id_problem(value)
 
 
 def is_unicode(value: str) -> bool:

@@ -18,9 +18,8 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain import limits
-from shared.domain.errors import Conflict, InvalidInput, Unavailable, Unknown
 from shared.http import conventions, idempotency
-from shared.http.errors import ApiError, BadRequest, envelope
+from shared.http.errors import CLIENT_ERRORS, ApiError, BadRequest, described, envelope
 from shared.http.listing import QueryParams
 from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
 from shared.store import idempotency as records
@@ -35,23 +34,12 @@ def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
     app.use(middlewares=[_check_conventions, _decode_path_parameters, _idempotent])
 
-    def _api_error(error: ApiError) -> Response[Any]:
-        return error_response(app, error.status, error.code, error.message)
-
-    def _invalid_input(error: InvalidInput) -> Response[Any]:
-        return error_response(app, 400, "invalid_request", str(error))
-
-    def _unknown(error: Unknown) -> Response[Any]:
-        return error_response(app, 404, "not_found", str(error))
-
-    def _conflict(_: Conflict) -> Response[Any]:
-        message = "Too many concurrent updates to this object; retry the request."
-        return error_response(app, 409, "conflict", message)
-
-    def _unavailable(_: Unavailable) -> Response[Any]:
-        message = "A service this request needs is unavailable; nothing changed. Retry shortly."
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return error_response(app, 503, "service_unavailable", message, headers)
+    def _client_error(error: Exception) -> Response[Any]:
+        found = described(error)
+        assert found is not None, f"{type(error).__name__} is a client error"
+        status, code, message = found
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+        return error_response(app, status, code, message, headers)
 
     def _not_found(_: NotFoundError) -> Response[Any]:
         event = app.current_event
@@ -71,11 +59,8 @@ def create_app() -> APIGatewayRestResolver:
             app, 500, "internal_error", "Something went wrong on our end. Please retry."
         )
 
-    app.exception_handler(ApiError)(_api_error)
-    app.exception_handler(InvalidInput)(_invalid_input)
-    app.exception_handler(Unknown)(_unknown)
-    app.exception_handler(Conflict)(_conflict)
-    app.exception_handler(Unavailable)(_unavailable)
+    for client_error in CLIENT_ERRORS:
+        app.exception_handler(client_error)(_client_error)
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(Exception)(_unexpected)
     return app
@@ -142,8 +127,8 @@ def required_query(app: APIGatewayRestResolver, name: str) -> str:
     return values[0]
 
 
-def json_body(app: APIGatewayRestResolver) -> Any:
-    return conventions.parse_json_body(app.current_event.body)
+def json_body(app: APIGatewayRestResolver, max_bytes: int = limits.MAX_BODY_BYTES) -> Any:
+    return conventions.parse_json_body(app.current_event.body, max_bytes)
 
 
 def optional_json_body(app: APIGatewayRestResolver) -> Any:
@@ -253,6 +238,15 @@ def _run_claimed(
     except Exception:
         logger.exception("Could not record the outcome of a request's Idempotency-Key")
     return response
+
+
+def error_of(app: APIGatewayRestResolver, error: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and the envelope's `error` object create_app's handlers give `error` (for a
+    result that holds many outcomes, such as a bulk write's items)."""
+    response = _render_error(app, error)
+    body = json.loads(response.body) if isinstance(response.body, str) else response.body
+    assert isinstance(body, dict), "create_app's handlers answer with the envelope"
+    return response.status_code, body["error"]
 
 
 _HOLDS_SECRET = "response_holds_secret"

@@ -48,12 +48,12 @@ def check_content_type(content_type: str | None, body: str | None) -> None:
         )
 
 
-def parse_json_body(body: str | None) -> Any:
+def parse_json_body(body: str | None, max_bytes: int = MAX_BODY_BYTES) -> Any:
     if not body:
         raise BadRequest("The request body is empty: send a JSON object.")
     # Characters first: no UTF-8 encoding is shorter, so a huge body is refused unencoded.
-    if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        raise BadRequest(f"The request body is larger than {MAX_BODY_BYTES:,} bytes.")
+    if len(body) > max_bytes or len(body.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise BadRequest(f"The request body is larger than {max_bytes:,} bytes.")
     try:
         data = json.loads(body)
         # `\ud800` escapes give lone surrogates, which no store can encode: refuse them here.

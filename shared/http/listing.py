@@ -44,6 +44,8 @@ class ListSpec:
     filters: frozenset[str] = frozenset()  # single-valued filter parameters
     list_filters: frozenset[str] = frozenset()  # filters taking `name` and/or `name[]`
     id_filters: frozenset[str] = frozenset()  # filters holding a user or group id
+    # `starting_after` is a position the list itself made (a search), not an object id.
+    opaque_cursor: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def parse_list_query(params: QueryParams | None, spec: ListSpec) -> ListQuery:
     limit_text = _single(params, "limit")
     limit = DEFAULT_LIMIT if limit_text is None else _parse_limit(limit_text)
     starting_after = _single(params, "starting_after")
-    if starting_after is not None:
+    if starting_after is not None and not spec.opaque_cursor:
         # Every object id fits the id rules, so a longer cursor names no object (and no key).
         limits.check_id(starting_after, "starting_after")
     filters = {name: value for name in spec.filters if (value := _single(params, name)) is not None}
@@ -167,7 +169,12 @@ def _parse_limit(text: str) -> int:
 
 
 def _parse_order_by(params: QueryParams, spec: ListSpec) -> tuple[OrderField, ...]:
-    values = _values(params, "order_by") or [spec.default_order]
+    given = _values(params, "order_by")
+    if not spec.order_fields:
+        if given:
+            raise BadRequest("Invalid `order_by`: this list comes in one order and takes none.")
+        return ()
+    values = given or [spec.default_order]
     fields: list[OrderField] = []
     for value in values:
         descending = value.startswith("-")

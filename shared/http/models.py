@@ -17,7 +17,8 @@ from pydantic import (
 
 from shared.domain import limits
 from shared.domain.content import ContentType, DraftEdit, QuestionDraft, QuestionType, TaskDraft
-from shared.domain.limits import MAX_GROUPS_PER_UPSERT
+from shared.domain.limits import MAX_BULK_USERS, MAX_GROUPS_PER_UPSERT
+from shared.domain.transfers import Format, ObjectType
 
 
 def _id_text(value: Any) -> Any:
@@ -40,7 +41,16 @@ def _segment_name(value: str) -> str:
     return value
 
 
+def _valid_user_id(value: str) -> str:
+    problem = limits.user_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 ObjectId = Annotated[str, BeforeValidator(_id_text), AfterValidator(_valid_id)]
+# The id of a user an upsert may create: an id, and not one the paths reserve.
+NewUserId = Annotated[str, BeforeValidator(_id_text), AfterValidator(_valid_user_id)]
 SegmentName = Annotated[str, Field(min_length=1), AfterValidator(_segment_name)]
 
 
@@ -59,7 +69,7 @@ class MembershipBody(Body):
 
 
 class UpsertUserBody(Body):
-    id: ObjectId
+    id: NewUserId
     attributes: dict[str, Any] | None = None
     groups: Annotated[list[GroupBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = None
     memberships: Annotated[list[MembershipBody], Field(max_length=MAX_GROUPS_PER_UPSERT)] | None = (
@@ -78,6 +88,13 @@ class UpsertUserBody(Body):
         if self.memberships is not None:
             return self.memberships
         return [MembershipBody(group=group) for group in self.groups or []]
+
+
+class BulkUsersBody(Body):
+    """POST /users/bulk: each item is a POST /users body, checked on its own (a bad item is
+    that item's error, not the request's)."""
+
+    users: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_USERS)]
 
 
 class UpsertGroupBody(Body):
@@ -182,6 +199,20 @@ class ProgressBody(Body):
 class AnswerBody(Body):
     question_cvid: StrictStr
     answer_value: Any  # checked against the question by the session rules
+
+
+# Import and export jobs (an extension).
+
+
+class ImportBody(Body):
+    object_type: ObjectType  # users or groups (the job says so otherwise)
+    format: Format = Format.NDJSON
+
+
+class ExportBody(Body):
+    object_type: ObjectType
+    format: Format = Format.NDJSON
+    condition: dict[str, Any] | None = None
 
 
 # Webhook subscriptions: a rotation's grace period, one day by default, at most a week.

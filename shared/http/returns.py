@@ -36,6 +36,11 @@ WebhookSubscriptionList: TypeAlias = Json
 WebhookDelivery: TypeAlias = Json
 WebhookDeliveryList: TypeAlias = Json
 WebhookRecovery: TypeAlias = Json
+# Extensions: bulk work and migration.
+BulkUserResults: TypeAlias = Json
+ImportJob: TypeAlias = Json
+ImportRowErrorList: TypeAlias = Json
+ExportJob: TypeAlias = Json
 # `{"id", "object", "deleted": true}`.
 Deleted: TypeAlias = Json
 

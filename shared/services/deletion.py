@@ -1,7 +1,8 @@
 """Deletes, and the cascades behind them.
 
 A delete removes the object and its memberships at once (so no expansion shows them), and a
-user's content session locks (so the same id made again can start sessions at once), then
+user's content session locks and search entries (so the same id made again can start
+sessions and is found at once), then
 records a purge job. The job's stream record starts the cascade function, which removes the
 rest (events, sessions: possibly tens of thousands of items) in batches, outside the API's
 time limit. Only items created before the delete are purged, so an object re-created at once
@@ -14,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.store import groups, memberships, purges, sessions, users
+from shared.store import groups, memberships, purges, search, sessions, users
 from shared.store.attributed import Record
 from shared.store.parallel import run_all
 from shared.store.purges import PurgeJob
@@ -34,6 +35,7 @@ def delete_user(environment_id: str, user_id: str) -> None:
                 environment_id, memberships.of_user(environment_id, user_id)
             ),
             lambda: sessions.release_locks(environment_id, user_id),
+            lambda: search.delete_entries(environment_id, user_id),
         ]
     )
     purges.record(environment_id, "user", user_id)

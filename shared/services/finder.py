@@ -154,6 +154,32 @@ def list_groups(environment_id: str, query: ListQuery) -> Page[Record]:
     return _sorted_page(candidates, query)
 
 
+def condition_of(environment_id: str, text: str | None) -> conditions.Condition | None:
+    """A condition given as JSON text (an export's), parsed as a list's `condition`."""
+    return _condition(environment_id, {"condition": text} if text is not None else {})
+
+
+def users_matching(
+    environment_id: str, condition: conditions.Condition | None, batch: Sequence[Record]
+) -> list[Record]:
+    """The users of `batch` the condition matches (with their memberships and groups when it
+    names them), in order; every user without a condition."""
+    if condition is None:
+        return list(batch)
+    context = _memberships_of(environment_id, batch) if _needs_groups(condition) else None
+    matches = _user_matcher(condition, context)
+    return [record for record in batch if matches(record)]
+
+
+def groups_matching(
+    condition: conditions.Condition | None, batch: Sequence[Record]
+) -> list[Record]:
+    if condition is None:
+        return list(batch)
+    matches = _group_matcher(condition)
+    return [record for record in batch if matches(record)]
+
+
 def _condition(environment_id: str, filters: dict[str, str]) -> conditions.Condition | None:
     """`condition` and `segment_id` together mean both must hold."""
     parsed = []

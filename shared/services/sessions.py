@@ -59,6 +59,12 @@ def start(environment_id: str, body: StartSessionBody) -> Session:
             store.start(environment_id, session, items, stale_lock=stale_lock)
         except store.UserMissing:
             raise Unknown(f"No user with id {body.user_id!r}.") from None
+        except store.UserUnsubscribed as unsubscribed:
+            raise InvalidInput(
+                f"Invalid `user_id`: user {body.user_id!r} unsubscribed from content "
+                f"({rules.UNSUBSCRIBED_ATTRIBUTE}: {unsubscribed.since!r}) and starts no content "
+                f"sessions; POST /users/{body.user_id}/resubscribe first."
+            ) from None
         except store.GroupMissing:
             raise Unknown(f"No group with id {body.group_id!r}.") from None
         except store.ActiveSessionExists as taken:

@@ -14,13 +14,21 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from shared.clock import format_timestamp
-from shared.domain.attributes import AttributeChange, Operation, parse_changes, parse_datetime
+from shared.clock import format_timestamp, now_iso
+from shared.domain.attributes import (
+    AttributeChange,
+    DataType,
+    Operation,
+    parse_changes,
+    parse_datetime,
+)
 from shared.domain.attributes import validate_name as validate_attribute_name
-from shared.domain.errors import InvalidInput
+from shared.domain.errors import InvalidInput, Unknown
+from shared.domain.search import SEARCH_FIELDS, index_terms
+from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
 from shared.observability import logger
-from shared.store import attributed, definitions, events, groups, memberships, users
+from shared.store import attributed, definitions, events, groups, memberships, search, users
 from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
 from shared.store.parallel import run_all
@@ -69,6 +77,7 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         return partial(attributed.write, upsert, current.get(upsert.key_tuple))
 
     stored = run_all([writing(user), *(writing(group) for group, _ in linked)])[0]
+    _index_for_search(environment_id, stored, user.changes, created=user.key_tuple not in current)
     run_all([writing(membership) for _, membership in linked])
     if body.prune_memberships:
         stale = [
@@ -82,6 +91,42 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
     for group_upsert, membership_upsert in linked:
         _record_definitions(environment_id, "group", group_upsert.changes)
         _record_definitions(environment_id, "group_membership", membership_upsert.changes)
+    return stored
+
+
+def _index_for_search(
+    environment_id: str, stored: Record, changes: list[AttributeChange], *, created: bool
+) -> None:
+    """Index what the write touched of the user's id, email and name, as stored after it (a
+    new user: every value it has)."""
+    touched = {c.name for c in changes} & set(SEARCH_FIELDS[1:])
+    terms = {
+        field: term
+        for field, term in index_terms(stored.id, stored.attributes).items()
+        if field in touched or (created and term is not None)
+    }
+    if terms:
+        search.write_entries(environment_id, stored.id, int(stored.fields["v"]), terms)
+
+
+def set_content_subscription(environment_id: str, user_id: str, *, subscribed: bool) -> Record:
+    """Opt a user out of content (`content_unsubscribed_at`, set once: unsubscribing again
+    keeps the first time) or back in (the attribute removed). An attribute like any other: it
+    reaches webhooks as `user.updated`, and POST /users may set or unset it too. An unknown
+    user is a 404: nothing is created."""
+    change = (
+        AttributeChange(UNSUBSCRIBED_ATTRIBUTE, Operation.UNSET, None, None)
+        if subscribed
+        else AttributeChange(
+            UNSUBSCRIBED_ATTRIBUTE, Operation.SET_ONCE, now_iso(), DataType.DATETIME
+        )
+    )
+    planned = users.planned_upsert(environment_id, user_id, [change], must_exist=True)
+    try:
+        stored = attributed.upsert(planned)
+    except attributed.MissingItem:
+        raise Unknown(f"No user with id {user_id!r}.") from None
+    _record_definitions(environment_id, "user", planned.changes)
     return stored
 
 

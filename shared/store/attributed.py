@@ -52,6 +52,10 @@ class ConflictError(Conflict):
     """Too many concurrent writers changed the same item; the client may retry."""
 
 
+class MissingItem(Exception):
+    """An update (`must_exist`) found no item: nothing was written."""
+
+
 def record_from_item(item: dict[str, Any]) -> Record:
     return Record(
         id=item["id"],
@@ -134,6 +138,8 @@ class Upsert:
     created_order: str | None = None
     set_once: dict[str, Any] = field(default_factory=dict)
     index_hook: IndexHook | None = None
+    # Only an update: the item must exist when written (else MissingItem, nothing created).
+    must_exist: bool = False
 
     @property
     def key_tuple(self) -> Key:
@@ -190,7 +196,14 @@ def write(upsert: Upsert, current: dict[str, Any] | None) -> Record:
         for name, value in upsert.set_once.items():
             expression.set(name, value, once=True)
         expression.adds.append(f"{expression.name('v')} {expression.value(1)}")
-        return _update(upsert.key, expression)
+        if upsert.must_exist:
+            expression.conditions.append("attribute_exists(PK)")
+        try:
+            return _update(upsert.key, expression)
+        except _ConditionFailed:
+            if upsert.must_exist and not expression.conditions[:-1]:
+                raise MissingItem(upsert.object_id) from None
+            raise
 
     def native(resolved: list[AttributeChange]) -> Expression:
         expression = _native_expression(resolved)
@@ -208,6 +221,8 @@ def write(upsert: Upsert, current: dict[str, Any] | None) -> Record:
         if attempt:
             item = get_item(upsert.key, consistent=True)
             check(upsert, item)
+        if item is None and upsert.must_exist:
+            raise MissingItem(upsert.object_id)
         updated = apply_changes(attributes_of(item), upsert.changes, upsert.path)
         # Write only what the request touched, as plain SET/REMOVE.
         resolved = [
@@ -319,5 +334,7 @@ def _get_chunk(chunk: list[dict[str, str]], consistent: bool) -> list[dict[str, 
 def upsert(planned: Upsert) -> Record:
     """Check and run one upsert on its own (read, check, write)."""
     current = get_item(planned.key, consistent=True)
+    if current is None and planned.must_exist:
+        raise MissingItem(planned.object_id)
     check(planned, current)
     return write(planned, current)

@@ -186,9 +186,15 @@ def delete_request(key: Item, condition: str | None = None, **values: Any) -> di
     return {"Delete": request}
 
 
-def check_request(key: Item, condition: str, **values: Any) -> dict[str, Any]:
+def check_request(
+    key: Item, condition: str, *, names: dict[str, str] | None = None, **values: Any
+) -> dict[str, Any]:
+    """A transaction's ConditionCheck; `names` maps placeholders of attribute names that
+    `#name` cannot spell (e.g. `#unsubscribed` -> `a#content_unsubscribed_at`)."""
     request: dict[str, Any] = {"TableName": table_name(), "Key": to_item(key)}
     _condition(request, condition, values)
+    if names:
+        request.setdefault("ExpressionAttributeNames", {}).update(names)
     return {"ConditionCheck": request}
 
 

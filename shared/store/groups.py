@@ -63,6 +63,15 @@ def in_creation_order(
         yield [attributed.record_from_item(i) for i in page]
 
 
+def walk(
+    environment_id: str, *, after: dict[str, str] | None, page_size: int
+) -> Iterator[tuple[list[Record], dict[str, str]]]:
+    """All groups in creation order after the position `after`, a page at a time with the
+    position of its last (for jobs that continue in another invocation)."""
+    for page, position in _listing(environment_id).walk(after=after, page_size=page_size):
+        yield [attributed.record_from_item(i) for i in page], position
+
+
 def every(environment_id: str, *, bound: int, too_many: str) -> list[Record]:
     """All groups, at most `bound` (past it, a 400 saying `too_many`)."""
     items = query_all(

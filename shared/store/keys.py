@@ -49,6 +49,35 @@ def created_order(created_at: str, object_id: str) -> str:
     return f"{created_at}#{object_id}"
 
 
+# User search: an entry per searched value (id, email, name) in the user's partition, in a GSI2
+# partition per first folded character, sorted by the folded text (shared/domain/search.py).
+SEARCH_TERM_PREFIX = "ST#"
+# Below every character the folded text can hold (control characters are folded away), so a
+# text sorts before its longer continuations: `ann` + separator < `anna`.
+SEARCH_SEPARATOR = "\x01"
+
+
+def search_entry(environment_id: str, user_id: str, field: str) -> dict[str, str]:
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{SEARCH_TERM_PREFIX}{field}"}
+
+
+def user_search_listing(environment_id: str, term: str) -> str:
+    """GSI2 partition holding the search entries whose text starts with `term`'s first
+    character: a query reads one, and writes spread over many."""
+    return f"E#{environment_id}#SEARCH#{term[0]}"
+
+
+def search_order(term: str, field: str, user_id: str) -> str:
+    """A search entry's GSI2SK: text, then field, then user id."""
+    return SEARCH_SEPARATOR.join((term, field, user_id))
+
+
+def search_order_parts(sort: str) -> tuple[str, str, str]:
+    """(term, field, user id) of a search entry's GSI2SK (ids hold no control characters)."""
+    term, field, user_id = sort.split(SEARCH_SEPARATOR, 2)
+    return term, field, user_id
+
+
 def group(environment_id: str, group_id: str) -> dict[str, str]:
     return {"PK": f"E#{environment_id}#G#{group_id}", "SK": GROUP_SORT_KEY}
 
@@ -266,6 +295,29 @@ def idempotency_record(environment_id: str, key_digest: str) -> dict[str, str]:
     its own, so keys never share a hot partition. Its sort key matches no stream filter
     (`U`, `G`, `EV#`, `PURGE#`): claiming a key notifies nothing."""
     return {"PK": f"E#{environment_id}#IDEM#{key_digest}", "SK": IDEMPOTENCY_SORT_KEY}
+
+
+# Import and export jobs: a partition per job holding the job and the bad rows its import
+# reported; GSI1 lists an environment's jobs by creation.
+JOB_ERROR_PREFIX = "ERR#"
+
+
+def transfer_job(environment_id: str, job_id: str) -> dict[str, str]:
+    return {"PK": f"E#{environment_id}#JOB#{job_id}", "SK": "JOB"}
+
+
+def transfer_jobs_listing(environment_id: str) -> str:
+    return f"E#{environment_id}#JOBS"
+
+
+def job_error(environment_id: str, job_id: str, row: int) -> dict[str, str]:
+    """A bad row of an import, by its line number (fixed width: the text order is the
+    number order)."""
+    return {"PK": transfer_job(environment_id, job_id)["PK"], "SK": job_error_sort_key(row)}
+
+
+def job_error_sort_key(row: int) -> str:
+    return f"{JOB_ERROR_PREFIX}{row:012d}"
 
 
 PURGE_JOB_PREFIX = "PURGE#"

@@ -91,6 +91,20 @@ class CreationOrder:
             start_key=self.start_after(starting_after),
         )
 
+    def walk(
+        self, *, after: dict[str, str] | None, page_size: int
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[str, str]]]:
+        """Items after the position `after` (the keys of an item, as an earlier walk gave
+        them: no anchor object is read, so one deleted since changes nothing), a Query page at
+        a time, each with the position of its last item."""
+        for page in query_pages(
+            index=self.index, partition=self.partition, page_size=page_size, start_key=after
+        ):
+            if page:
+                last = page[-1]
+                names = ("PK", "SK", f"{self.index}PK", f"{self.index}SK")
+                yield page, {name: last[name] for name in names}
+
 
 def query_page(
     *,

@@ -24,7 +24,14 @@ from typing import Any
 from shared.domain.content import ContentType
 from shared.domain.errors import InvalidInput
 from shared.domain.limits import EXPAND_PER_OBJECT_BUDGET, FILTER_EXAMINE_BUDGET
-from shared.domain.sessions import AnswerType, Outcome, RecordedAnswer, Session, Status
+from shared.domain.sessions import (
+    UNSUBSCRIBED_ATTRIBUTE,
+    AnswerType,
+    Outcome,
+    RecordedAnswer,
+    Session,
+    Status,
+)
 from shared.store import attributed, dynamo, keys
 from shared.store.bulk import delete_keys, query_all
 from shared.store.pages import Page, query_page
@@ -37,6 +44,14 @@ class UserMissing(Exception):
 
 class GroupMissing(Exception):
     pass
+
+
+class UserUnsubscribed(Exception):
+    """The user opted out of content (its `content_unsubscribed_at` attribute is set)."""
+
+    def __init__(self, user_id: str, since: Any) -> None:
+        super().__init__(user_id)
+        self.since = since
 
 
 class ActiveSessionExists(Exception):
@@ -172,11 +187,18 @@ def start(
     *,
     stale_lock: str | None = None,
 ) -> None:
-    """Write a new session: the user (and group) must exist and the user must have no active
-    session of this content; with it, its lock, its history item and `events`. A lock that
-    names `stale_lock` (a session found gone or finished) is taken over."""
+    """Write a new session: the user (and group) must exist, the user must not have opted out
+    of content, and must have no active session of this content; with it, its lock, its
+    history item and `events`. A lock that names `stale_lock` (a session found gone or
+    finished) is taken over."""
     user_key = keys.user(environment_id, session.user_id)
-    items = [dynamo.check_request(user_key, "attribute_exists(PK)")]
+    items = [
+        dynamo.check_request(
+            user_key,
+            "attribute_exists(PK) AND attribute_not_exists(#unsubscribed)",
+            names={"#unsubscribed": attributed.ATTRIBUTE_PREFIX + UNSUBSCRIBED_ATTRIBUTE},
+        )
+    ]
     if session.group_id is not None:
         group_key = keys.group(environment_id, session.group_id)
         items.append(dynamo.check_request(group_key, "attribute_exists(PK)"))
@@ -208,7 +230,11 @@ def start(
         dynamo.transact_write(items)
     except dynamo.TransactionCancelled as cancelled:
         if cancelled.failed(0):
-            raise UserMissing(session.user_id) from None
+            user = attributed.get_item(user_key, consistent=True)
+            if user is None:
+                raise UserMissing(session.user_id) from None
+            since = attributed.attributes_of(user).get(UNSUBSCRIBED_ATTRIBUTE)
+            raise UserUnsubscribed(session.user_id, since) from None
         if session.group_id is not None and cancelled.failed(1):
             raise GroupMissing(session.group_id) from None
         if cancelled.failed(lock):

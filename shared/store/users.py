@@ -32,9 +32,14 @@ def get_many(environment_id: str, user_ids: list[str]) -> dict[str, Record]:
 
 
 def planned_upsert(
-    environment_id: str, user_id: str, changes: list[AttributeChange], path: str = "attributes"
+    environment_id: str,
+    user_id: str,
+    changes: list[AttributeChange],
+    path: str = "attributes",
+    *,
+    must_exist: bool = False,
 ) -> Upsert:
-    """A user upsert to check and run (see `attributed`)."""
+    """A user upsert to check and run (see `attributed`); `must_exist`: an update only."""
     for change in changes:
         if change.name == EMAIL_ATTRIBUTE and isinstance(change.value, str):
             # A string email is an index partition key, which has a size limit.
@@ -65,6 +70,7 @@ def planned_upsert(
         path=path,
         created_order="GSI1SK",
         index_hook=index_email,
+        must_exist=must_exist,
     )
 
 
@@ -98,6 +104,15 @@ def in_creation_order(
     )
     for page in pages:
         yield [attributed.record_from_item(i) for i in page]
+
+
+def walk(
+    environment_id: str, *, after: dict[str, str] | None, page_size: int
+) -> Iterator[tuple[list[Record], dict[str, str]]]:
+    """All users in creation order after the position `after`, a page at a time with the
+    position of its last (for jobs that continue in another invocation)."""
+    for page, position in _listing(environment_id, None).walk(after=after, page_size=page_size):
+        yield [attributed.record_from_item(i) for i in page], position
 
 
 def every(

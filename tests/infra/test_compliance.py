@@ -20,7 +20,10 @@ ALLOWED_ACKNOWLEDGEMENTS = {
     "AwsSolutions-APIG3": "WAF is a per-deployment cost decision",
     "AwsSolutions-COG4": "API keys via the Lambda authorizer, no Cognito users",
     "AwsSolutions-SQS3": "the queue is itself a dead-letter destination (mapping or redrive)",
-    "AwsSolutions-S1": "the webhook bodies bucket is read and written only by the stack's roles",
+    "AwsSolutions-S1": (
+        "the webhook bodies and transfers buckets are read and written only through the stack's "
+        "roles"
+    ),
     (
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AmazonAPIGatewayPushToCloudWatchLogs]"
@@ -55,10 +58,15 @@ def test_every_acknowledgement_is_expected_and_explained(dev: Synthesized) -> No
     acknowledgements = _acknowledgements(dev)
     assert acknowledgements, "expected the documented acknowledgements"
     bodies = f"AwsSolutions-IAM5[Resource::<{dev.logical_id(dev.stack.webhooks.bodies)}.Arn>/"
+    files = f"AwsSolutions-IAM5[Resource::<{dev.logical_id(dev.stack.transfers.bucket)}.Arn>/"
     for path, rule, reason in acknowledgements:
         if rule.startswith(bodies):
             # Object keys are notification ids: one prefix of the stack's own bucket.
             assert rule == f"{bodies}notifications/*]", rule
+            continue
+        if rule.startswith(files):
+            # Object keys hold job ids: the imports or the exports prefix of the stack's bucket.
+            assert rule in (f"{files}imports/*]", f"{files}exports/*]"), rule
             continue
         assert rule in ALLOWED_ACKNOWLEDGEMENTS, f"new acknowledgement {rule} on {path}"
         assert len(reason.strip()) >= MIN_REASON_LENGTH, f"{rule} on {path}: reason too short"

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from infra.constructs.cascade import CASCADE
+from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.layer import POWERTOOLS_LAYER
 from infra.routes import API_FUNCTIONS, AUTHORIZER
@@ -83,6 +84,8 @@ class LocalAws:
     key_arn: str
     environment_id: str
     api_key: str
+    jobs_queue_url: str
+    transfers_bucket: str
 
     def value_of(self, variable: str) -> str:
         """What stands for a deployed resource's token in the function's environment."""
@@ -92,6 +95,8 @@ class LocalAws:
             "WEBHOOK_DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             "WEBHOOK_BODIES_BUCKET": self.bucket,
             "WEBHOOK_SECRETS_KEY_ID": self.key_arn,
+            "TRANSFERS_BUCKET": self.transfers_bucket,
+            "JOBS_QUEUE_URL": self.jobs_queue_url,
         }
         return values[variable]
 
@@ -115,7 +120,9 @@ def local_aws() -> Iterator[LocalAws]:
             sqs = client("sqs", endpoint)
             dead = sqs.create_queue(QueueName="smoke-dead")["QueueUrl"]
             queue = sqs.create_queue(QueueName="smoke")["QueueUrl"]
+            jobs = sqs.create_queue(QueueName="smoke-jobs")["QueueUrl"]
             client("s3", endpoint).create_bucket(Bucket="smoke-bodies")
+            client("s3", endpoint).create_bucket(Bucket="smoke-transfers")
             key = client("kms", endpoint).create_key()["KeyMetadata"]["Arn"]
             os.environ.update(
                 {"TABLE_NAME": "smoke", "DYNAMODB_ENDPOINT_URL": endpoint, "AWS_REGION": REGION}
@@ -126,7 +133,16 @@ def local_aws() -> Iterator[LocalAws]:
             environment = tenancy.create_environment("Smoke")
             _, api_key = tenancy.create_api_key(environment.id)
             yield LocalAws(
-                endpoint, "smoke", queue, dead, "smoke-bodies", key, environment.id, api_key
+                endpoint,
+                "smoke",
+                queue,
+                dead,
+                "smoke-bodies",
+                key,
+                environment.id,
+                api_key,
+                jobs,
+                "smoke-transfers",
             )
     finally:
         dynamo.reset()
@@ -242,7 +258,15 @@ def _api_request(method: str, path: str, environment_id: str, body: Any = None) 
     return event
 
 
-@pytest.mark.parametrize("route", API_FUNCTIONS, ids=lambda route: route.name)
+# API functions without a list of their own answer another first request.
+NOT_LISTS = {"users_bulk", "transfers", "usertour_v1"}
+
+
+@pytest.mark.parametrize(
+    "route",
+    [route for route in API_FUNCTIONS if route.name not in NOT_LISTS],
+    ids=lambda route: route.name,
+)
 def test_every_api_function_lists_its_objects(
     dev: Synthesized, venv: Path, local_aws: LocalAws, route: Any
 ) -> None:
@@ -255,6 +279,61 @@ def test_every_api_function_lists_its_objects(
     assert body["object"] == "list"
     # Behind the default stage URL, pages carry the stage prefix.
     assert body["url"].startswith(f"/dev{path}")
+
+
+def _api_function(name: str) -> Any:
+    (route,) = [r for r in API_FUNCTIONS if r.name == name]
+    return route
+
+
+def test_bulk_upserts_and_usertour_v1_answer(
+    dev: Synthesized, venv: Path, local_aws: LocalAws
+) -> None:
+    env = local_aws.environment_id
+    request = _api_request("POST", "/users/bulk", env, {"users": [{"id": "smoke-bulk"}]})
+    response = invoke(dev, venv, local_aws, _api_function("users_bulk").handler, request)
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["succeeded"] == 1
+    # v1 runs the users handler bundled into its own asset.
+    request = _api_request("GET", "/v1/users/smoke-bulk", env)
+    request["resource"] = "/v1/users/{user_id}"
+    request["pathParameters"] = {"user_id": "smoke-bulk"}
+    response = invoke(dev, venv, local_aws, _api_function("usertour_v1").handler, request)
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["id"] == "smoke-bulk"
+
+
+def test_an_export_job_runs_through_its_queue(
+    dev: Synthesized, venv: Path, local_aws: LocalAws
+) -> None:
+    from infra.local.aws_services import client
+
+    transfers = _api_function("transfers").handler
+    env = local_aws.environment_id
+    request = _api_request("POST", "/exports", env, {"object_type": "users"})
+    response = invoke(dev, venv, local_aws, transfers, request)
+    assert response["statusCode"] == 200, response
+    job = json.loads(response["body"])
+    (message,) = client("sqs", local_aws.endpoint_url).receive_message(
+        QueueUrl=local_aws.jobs_queue_url, WaitTimeSeconds=1
+    )["Messages"]
+    record = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:smoke-jobs",
+        "awsRegion": REGION,
+    }
+    result = invoke(dev, venv, local_aws, TRANSFER_JOBS.handler, {"Records": [record]})
+    assert result == {"batchItemFailures": []}
+    request = _api_request("GET", f"/exports/{job['id']}", env)
+    request["resource"] = "/exports/{job_id}"
+    request["pathParameters"] = {"job_id": job["id"]}
+    done = json.loads(invoke(dev, venv, local_aws, transfers, request)["body"])
+    assert done["status"] == "succeeded" and done["download_url"], done
 
 
 def test_a_webhook_subscription_is_created_with_a_sealed_secret(
@@ -354,7 +433,7 @@ def test_every_function_of_the_template_is_smoke_tested(dev: Synthesized) -> Non
     tested = {
         route.handler
         for route in (AUTHORIZER, *API_FUNCTIONS, CASCADE, WEBHOOK_DISPATCH, WEBHOOK_DELIVERY)
-    } | {WEBHOOK_PROBE.handler}
+    } | {WEBHOOK_PROBE.handler, TRANSFER_JOBS.handler}
     deployed = {
         function["Properties"]["Handler"]
         for function in dev.resources("AWS::Lambda::Function").values()

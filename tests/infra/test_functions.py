@@ -12,8 +12,9 @@ from aws_cdk import aws_lambda as lambda_
 
 from infra.constructs.cascade import CASCADE
 from infra.constructs.python_function import SourceCopyBundler, function_code
+from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
-from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute, match
 from shared.settings import LOCAL_ONLY_VARIABLES, METRICS_NAMESPACE, Variables, load_settings
 from tests.infra.conftest import Synthesized
 
@@ -24,6 +25,7 @@ ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
     WEBHOOK_PROBE,
+    TRANSFER_JOBS,
 )
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
@@ -50,7 +52,7 @@ def _function(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
     return properties
 
 
-def test_one_function_per_route_entry_the_authorizer_cascade_and_webhooks(
+def test_one_function_per_route_entry_the_authorizer_cascade_webhooks_and_jobs(
     dev: Synthesized,
 ) -> None:
     handlers = {
@@ -72,8 +74,12 @@ def test_runtime_architecture_layer_and_no_tracing(dev: Synthesized, route: Func
 
 
 def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
-    """The webhook queue URLs a function is given (a queue's Ref is its URL)."""
+    """The queue URLs and buckets a function is given (a queue's Ref is its URL)."""
     webhooks = dev.stack.webhooks
+    transfers = {
+        "TRANSFERS_BUCKET": {"Ref": dev.logical_id(dev.stack.transfers.bucket)},
+        "JOBS_QUEUE_URL": {"Ref": dev.logical_id(dev.stack.transfers.queue)},
+    }
     queue = {"WEBHOOK_QUEUE_URL": {"Ref": dev.logical_id(webhooks.queue)}}
     dead_letters = {
         "WEBHOOK_DEAD_LETTER_QUEUE_URL": {"Ref": dev.logical_id(webhooks.dead_letter_queue)}
@@ -85,6 +91,8 @@ def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
         WEBHOOK_DISPATCH.name: queue | bodies,
         WEBHOOK_DELIVERY.name: queue | dead_letters | key | bodies,
         WEBHOOK_PROBE.name: queue | dead_letters | key | bodies,
+        "transfers": transfers,
+        TRANSFER_JOBS.name: transfers,
     }
     return expected.get(route.name, {})
 
@@ -116,11 +124,15 @@ def test_the_settings_model_accepts_every_function_environment(
     assert not set(variables) & set(LOCAL_ONLY_VARIABLES)
 
 
+# Bulk upserts need nearly all of API Gateway's 29 s; everything else answers in far less.
+SIZING = {"users_bulk": (1024, 28)}
+
+
 @pytest.mark.parametrize("route", API_FUNCTIONS, ids=lambda route: route.name)
 def test_api_function_sizing(dev: Synthesized, route: FunctionRoute) -> None:
     function = _function(dev, route)
-    assert function["MemorySize"] == 512
-    assert function["Timeout"] == 10
+    assert (function["MemorySize"], function["Timeout"]) == SIZING.get(route.name, (512, 10))
+    assert function["Timeout"] < 29  # API Gateway's integration timeout
 
 
 @pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
@@ -152,9 +164,28 @@ def test_asset_holds_the_function_and_shared_only(dev: Synthesized, route: Funct
         for name in files
         if name.startswith("functions/") and name.count("/") == 2
     }
-    assert function_folders <= {route.folder.split("/")[1]}, "other functions leaked in"
+    # Only its own, and those whose handlers it runs (the Usertour v1 function's).
+    expected = {folder.split("/")[1] for folder in (route.folder, *route.bundles)}
+    assert function_folders <= expected, "other functions leaked in"
+    for folder in route.bundles:
+        assert f"{folder}/handler.py" in files
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not any(name.startswith((".venv", "node_modules", "tests", "cdk.out")) for name in files)
+
+
+def test_the_v1_function_bundles_exactly_the_handlers_it_runs() -> None:
+    from shared.usertour import mapping
+
+    (v1,) = [route for route in API_FUNCTIONS if route.name == "usertour_v1"]
+    handlers = {r.handler for r in (*mapping.ROUTES.values(), mapping.DELETE_MEMBERSHIP)}
+    assert set(v1.bundles) == {
+        handler.replace(".", "/").removesuffix("/handler") for handler in handlers
+    }
+    assert set(v1.paths) == set(mapping.ROUTES)
+    # Each v1 route's Waymark route is served by the handler the mapping names.
+    for route in (*mapping.ROUTES.values(), mapping.DELETE_MEMBERSHIP):
+        found = match(route.template)
+        assert found is not None and found[0].module == route.handler, route
 
 
 def test_every_function_has_its_own_asset(dev: Synthesized) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from infra.constructs.access import READ_WRITE, TableAccess, access_for
 from infra.constructs.cascade import CASCADE
+from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
 from shared.store import schema
@@ -26,6 +27,7 @@ ALL_FUNCTIONS = (
     WEBHOOK_DISPATCH,
     WEBHOOK_DELIVERY,
     WEBHOOK_PROBE,
+    TRANSFER_JOBS,
 )
 
 # What each function may do, written out (not read from infra/constructs/access.py), so a
@@ -46,6 +48,20 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
     "authorizer": {"table": {"dynamodb:GetItem"}},
     "users": READ_WRITE_EXPECTED,
     "groups": READ_WRITE_EXPECTED,
+    # Runs the users, groups, events, content and content sessions handlers (reads, upserts,
+    # deletes, a session's end): their union, which is the API profile.
+    "usertour_v1": READ_WRITE_EXPECTED,
+    # A user upsert, many times: no delete, no index.
+    "users_bulk": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+        }
+    },
     "events": {
         "table": {
             "dynamodb:GetItem",
@@ -88,6 +104,27 @@ EXPECTED_ACCESS: dict[str, dict[str, set[str]]] = {
             "dynamodb:DeleteItem",
             "dynamodb:BatchWriteItem",
             "dynamodb:ConditionCheckItem",
+        },
+        "index": {"dynamodb:Query"},
+    },
+    # Creates, reads and queues jobs; lists an import's bad rows (its partition).
+    "transfers": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        }
+    },
+    # Imports write rows as upserts and bad rows in batches; exports read lists. No delete.
+    "transfer_jobs": {
+        "table": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
         },
         "index": {"dynamodb:Query"},
     },
@@ -304,6 +341,7 @@ def _queue_grants(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]
 def _expected_queue_grants(dev: Synthesized) -> dict[str, dict[str, set[str]]]:
     webhooks = dev.stack.webhooks
     delivery_queue = dev.logical_id(webhooks.queue)
+    jobs_queue = dev.logical_id(dev.stack.transfers.queue)
     return {
         CASCADE.name: {dev.logical_id(dev.stack.cascade.dead_letter_queue): DLQ_DESTINATION},
         # Enqueues (SendMessageBatch is authorized as SendMessage); parks failed records.
@@ -323,6 +361,9 @@ def _expected_queue_grants(dev: Synthesized) -> dict[str, dict[str, set[str]]]:
         },
         # Test notifications, resends, recoveries.
         "webhook_subscriptions": {delivery_queue: {"sqs:SendMessage"}},
+        # A job's first step (the API), each next step (the steps function, which consumes).
+        "transfers": {jobs_queue: {"sqs:SendMessage"}},
+        TRANSFER_JOBS.name: {jobs_queue: SQS_CONSUMER | {"sqs:SendMessage"}},
     }
 
 
@@ -339,31 +380,49 @@ def test_no_role_may_purge_or_manage_queues(dev: Synthesized) -> None:
             assert sqs_actions <= allowed, statement
 
 
-def _bucket_grants(dev: Synthesized, route: FunctionRoute) -> set[str]:
-    """The S3 actions a function's role has, each checked to be on the bodies prefix only."""
-    bucket_id = dev.logical_id(dev.stack.webhooks.bodies)
-    actions: set[str] = set()
+def _bucket_grants(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]:
+    """Bucket prefix ("bodies/notifications", "files/imports", ...) -> the S3 actions a
+    function's role has there; every grant is on one prefix of one of the stack's buckets."""
+    buckets = {
+        dev.logical_id(dev.stack.webhooks.bodies): "bodies",
+        dev.logical_id(dev.stack.transfers.bucket): "files",
+    }
+    grants: dict[str, set[str]] = {}
     for statement in dev.policy_statements(_role_id(dev, route)):
         found = {action for action in _actions(statement) if action.startswith("s3:")}
-        if found:
-            assert _resources(statement) == [
-                {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/notifications/*"]]}
-            ], statement
-            actions |= found
-    return actions
+        if not found:
+            continue
+        ((resource,),) = [_resources(statement)]
+        arn, suffix = resource["Fn::Join"][1]
+        bucket = buckets[arn["Fn::GetAtt"][0]]
+        assert arn["Fn::GetAtt"][1] == "Arn" and suffix.endswith("/*"), statement
+        grants.setdefault(f"{bucket}{suffix.removesuffix('/*')}", set()).update(found)
+    return grants
 
 
 @pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
-def test_only_the_webhook_functions_touch_notification_bodies(
+def test_each_function_gets_exactly_its_bucket_actions(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
+    bodies = "bodies/notifications"
     expected = {
-        WEBHOOK_DISPATCH.name: {"s3:PutObject"},  # stores a body too large for a message
-        WEBHOOK_DELIVERY.name: {"s3:GetObject"},
-        WEBHOOK_PROBE.name: {"s3:GetObject"},
-        "webhook_subscriptions": {"s3:GetObject"},  # shows one delivery's large body
+        WEBHOOK_DISPATCH.name: {bodies: {"s3:PutObject"}},  # stores a body too large for SQS
+        WEBHOOK_DELIVERY.name: {bodies: {"s3:GetObject"}},
+        WEBHOOK_PROBE.name: {bodies: {"s3:GetObject"}},
+        "webhook_subscriptions": {bodies: {"s3:GetObject"}},  # shows one delivery's large body
+        # Signs uploads and downloads (a URL carries its signer's rights), checks an upload.
+        "transfers": {
+            "files/imports": {"s3:GetObject", "s3:PutObject"},
+            "files/exports": {"s3:GetObject"},
+        },
+        # Reads uploads; writes exports (a multipart upload is PutObject, its parts listed)
+        # and reads back what a step carried over.
+        TRANSFER_JOBS.name: {
+            "files/imports": {"s3:GetObject"},
+            "files/exports": {"s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts"},
+        },
     }
-    assert _bucket_grants(dev, route) == expected.get(route.name, set())
+    assert _bucket_grants(dev, route) == expected.get(route.name, {})
 
 
 # What each function may do with the webhook secrets key: the API seals new secrets (it

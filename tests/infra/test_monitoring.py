@@ -24,6 +24,7 @@ EXPECTED_ALARMS = {
     "CascadeDeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     "WebhookDispatchDeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     "WebhookDeliveryDeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "TransferJobsDeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
 }
 
 

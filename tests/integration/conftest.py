@@ -33,6 +33,8 @@ ENVIRONMENT_VARIABLES = (
     "WEBHOOK_QUEUE_URL",
     "WEBHOOK_DEAD_LETTER_QUEUE_URL",
     "WEBHOOK_BODIES_BUCKET",
+    "TRANSFERS_BUCKET",
+    "JOBS_QUEUE_URL",
     "S3_ENDPOINT_URL",
     "KMS_ENDPOINT_URL",
     "WEBHOOK_SECRETS_KEY_ID",
@@ -61,6 +63,10 @@ class ApiResponse:
     @property
     def text(self) -> str:
         return self.body.decode()
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 class ApiClient:

@@ -102,7 +102,8 @@ def test_deleting_a_user_with_ten_thousand_events(
     api.request("POST", "/users", json={"id": "busy", "groups": [{"id": "team"}]})
     _seed_events(api.environment, "busy", 10_000)
     partition = keys.user(api.environment, "busy")["PK"]
-    assert _count_partition(partition) == 10_000 + 2  # the user and its membership
+    # The user, its membership and its id's search entry.
+    assert _count_partition(partition) == 10_000 + 3
 
     response = api.request("DELETE", "/users/busy")
     assert response.status == 200  # the API answers at once; the cascade does the rest
@@ -154,6 +155,26 @@ ROUTES = [
     ("POST", "/content_sessions/{id}/answers"),
     ("POST", "/content_sessions/{id}/tasks/{id}/complete"),
     ("POST", "/content_sessions/{id}/end"),
+    ("GET", "/users/search"),
+    ("POST", "/users/bulk"),
+    ("POST", "/users/{id}/unsubscribe"),
+    ("POST", "/users/{id}/resubscribe"),
+    ("POST", "/imports"),
+    ("GET", "/imports/{id}"),
+    ("POST", "/imports/{id}/start"),
+    ("GET", "/imports/{id}/errors"),
+    ("POST", "/exports"),
+    ("GET", "/exports/{id}"),
+    ("GET", "/v1/users"),
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users/{id}"),
+    ("POST", "/v1/companies"),
+    ("POST", "/v1/company-memberships"),
+    ("DELETE", "/v1/company-memberships"),
+    ("POST", "/v1/events"),
+    ("GET", "/v1/content-versions"),
+    ("GET", "/v1/content-sessions"),
+    ("POST", "/v1/content-sessions/{id}/end"),
 ]
 
 ODD_KEYS = ["", " ", "x" * 256, "\x7f", "caf\u00e9"]

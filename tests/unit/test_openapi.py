@@ -39,6 +39,16 @@ EXTENSIONS = {
     ("get", "/webhook_subscriptions/{webhook_subscription_id}/deliveries"),
     ("get", "/webhook_subscriptions/{webhook_subscription_id}/deliveries/{delivery_id}"),
     ("post", "/webhook_subscriptions/{webhook_subscription_id}/deliveries/{delivery_id}/resend"),
+    ("get", "/users/search"),
+    ("post", "/users/{user_id}/unsubscribe"),
+    ("post", "/users/{user_id}/resubscribe"),
+    ("post", "/users/bulk"),
+    ("post", "/imports"),
+    ("get", "/imports/{job_id}"),
+    ("post", "/imports/{job_id}/start"),
+    ("get", "/imports/{job_id}/errors"),
+    ("post", "/exports"),
+    ("get", "/exports/{job_id}"),
 }
 
 
@@ -58,7 +68,10 @@ def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 
 
 def test_every_route_table_path_is_documented(document: dict[str, Any]) -> None:
-    assert set(document["paths"]) == {path for route in API_FUNCTIONS for path in route.paths}
+    """Every path but Usertour's v1 ones, which present documented operations in v1's shape
+    (docs/usertour-v1.md)."""
+    paths = {path for route in API_FUNCTIONS for path in route.paths}
+    assert set(document["paths"]) == {path for path in paths if not path.startswith("/v1/")}
 
 
 def test_extensions_and_only_them_are_marked(document: dict[str, Any]) -> None:

@@ -1,0 +1,49 @@
+"""Import and export jobs: each message of the jobs queue is one step of one job (a bounded
+chunk of its work; shared/services/jobs.py). A step that fails is retried by the queue; on
+its last receive the job is marked failed instead, so no job waits forever."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import observed
+from shared.services import jobs
+from shared.transfers.steps import StepMessage
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+# The jobs queue's maxReceiveCount (infra/constructs/transfers.py reads it): a message received
+# this often is its step's last try.
+MAX_RECEIVES = 5
+
+
+def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    message = StepMessage.parse(record.body)
+    receives = int(record.attributes.approximate_receive_count or 1)
+    jobs.run_step(
+        message, time_left=_time_left(lambda_context), final_attempt=receives >= MAX_RECEIVES
+    )
+
+
+def _time_left(context: LambdaContext | None) -> Callable[[], float]:
+    if context is None:  # the local stack's poller has no deadline
+        return lambda: math.inf
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
+@observed()
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )
+    return dict(response)
