@@ -19,6 +19,8 @@ SECTIONS = {
     "coldstart": "bench.coldstart",
     "dynamodb": "bench.dynamo_work",
     "webhooks": "bench.webhooks",
+    "growth": "bench.growth",
+    "cost": "bench.cost",
 }
 
 

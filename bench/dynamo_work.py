@@ -1,387 +1,521 @@
-"""DynamoDB calls and consumed capacity per API operation, counted on the client against
-DynamoDB Local (a real engine; moto, whose capacity figures are fixed, if Java is missing)."""
+"""DynamoDB work per operation: the calls each API operation makes and the capacity DynamoDB
+reports for them, counted on the client against DynamoDB Local (a real engine; moto, whose
+capacity figures are fixed, if Java is missing), beside the least the operation could cost by
+DynamoDB's rules (bench/capacity.py) and why the two differ."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import threading
-from collections import Counter
+import time
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
-from bench.report import Section
+from bench import capacity
+from bench.capacity import Work
+from bench.local_api import Environment, LocalApi, local_api, progress
+from bench.meter import CallMeter
+from bench.report import Section, table
+
+__all__ = ["CallMeter", "Row", "run"]
+
+CONDITION_SIZES = (1_000, 10_000)
+DELETED_EVENTS = 1_000
 
 
-class CallMeter:
-    """Counts DynamoDB calls on the shared client and asks each for its consumed capacity."""
-
-    def __init__(self, client: Any, *, this_thread_only: bool = False) -> None:
-        """`this_thread_only`: count only the calls this thread makes (the local stack's
-        pollers share the client from threads of their own)."""
-        self.calls: list[str] = []
-        self.capacity = 0.0
-        self.written = 0  # items the write calls wrote or checked (a transaction's every item)
-        # Transactions: their items, and the table units DynamoDB Local reported for them.
-        self.transaction_items = 0
-        self.transaction_table_units = 0.0
-        self.thread = threading.get_ident() if this_thread_only else None
-        client.meta.events.register("provide-client-params.dynamodb.*", self._ask_capacity)
-        client.meta.events.register("after-call.dynamodb.*", self._record)
-
-    def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if "ReturnConsumedCapacity" in model.input_shape.members:
-            params["ReturnConsumedCapacity"] = "INDEXES"  # the total, and where it went
-        if self.thread is not None and threading.get_ident() != self.thread:
-            return
-        if model.name == "TransactWriteItems":
-            self.written += len(params["TransactItems"])
-            self.transaction_items += len(params["TransactItems"])
-        elif model.name in {"PutItem", "UpdateItem", "DeleteItem"}:
-            self.written += 1
-
-    def _record(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if self.thread is not None and threading.get_ident() != self.thread:
-            return
-        self.calls.append(model.name)
-        consumed = parsed.get("ConsumedCapacity") or []
-        for entry in consumed if isinstance(consumed, list) else [consumed]:
-            self.capacity += float(entry.get("CapacityUnits", 0))
-            if model.name == "TransactWriteItems":
-                self.transaction_table_units += float(
-                    entry.get("Table", {}).get("CapacityUnits", 0)
-                )
-
-    def clear(self) -> None:
-        self.calls.clear()
-        self.capacity = 0.0
-        self.written = 0
-        self.transaction_items = 0
-        self.transaction_table_units = 0.0
-
-    def by_dynamodb_rules(self) -> float:
-        """The capacity as DynamoDB counts a transaction's table units: 2 an item (items up to
-        1 KB), where DynamoDB Local rounds the sum of the items' sizes instead."""
-        return self.capacity - self.transaction_table_units + 2 * self.transaction_items
-
-    def summary(self) -> str:
-        counts = Counter(self.calls)
-        detail = ", ".join(f"{n} {name}" if n > 1 else name for name, n in counts.items())
-        return f"{len(self.calls):3d} calls  {self.capacity:6.1f} CU  ({detail})"
+@dataclass(frozen=True)
+class Row:
+    operation: str
+    measured: Work
+    detail: str  # the calls by operation
+    index_units: float  # of the measured write units: index entries
+    minimum: Work
+    why: str
 
 
 def _attributes(n: int) -> dict[str, Any]:
     return {f"attribute_{i}": f"value {i}" for i in range(n)}
 
 
-_RARE = quote(
-    json.dumps({"type": "attribute", "attribute_name": "a", "operator": "eq", "value": 7})
-)
+def condition_query(attribute: str, value: Any) -> str:
+    condition = {"type": "attribute", "attribute_name": attribute, "operator": "eq", "value": value}
+    return "condition=" + quote(json.dumps(condition))
 
 
-def _seed_events(environment_id: str, name: str, count: int) -> None:
-    """Events written straight to the table, 25 a call: the bench reads them."""
-    from shared.store import dynamo, events
-
-    items = [
-        events.new_event(
-            environment_id, name=name, user_id="seed0", group_id=None, attributes={}, time=None
-        )[1]
-        for _ in range(count)
-    ]
-    for start in range(0, count, 25):
-        batch = [{"PutRequest": {"Item": dynamo.to_item(i)}} for i in items[start : start + 25]]
-        dynamo.client().batch_write_item(RequestItems={dynamo.table_name(): batch})
+def walk(env: Environment, target: str) -> tuple[int, int]:
+    """Follow `next_page_url` from `target` until `has_more` is false: (requests, matches)."""
+    requests, found = 0, 0
+    while True:
+        answer = env.call("users", "GET", target)
+        requests += 1
+        found += len(answer["data"])
+        if not answer["has_more"]:
+            return requests, found
+        url = urlsplit(answer["next_page_url"])
+        target = f"{url.path}?{url.query}"
 
 
-# (label, function, method, path, body) - each runs on a warm container, so definitions
-# already written by the warm-up are not written again; "first" rows show a cold write.
-Operation = tuple[str, str, str, str, dict[str, Any] | None]
-OPERATIONS: list[Operation] = [
-    (
-        "user upsert, new, 1 attribute",
+def starting_after(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["starting_after"][0]
+
+
+class Bench:
+    """The operations, each measured once, warm (definitions written, versions in memory)."""
+
+    def __init__(self, api: LocalApi) -> None:
+        self.api = api
+        self.meter = api.meter
+        self.rows: list[Row] = []
+
+    def measure(
+        self,
+        operation: str,
+        call: Any,
+        minimum: Any,
+        why: Any,
+    ) -> Any:
+        """Run `call()` metered; `minimum` is a Work, or a function of call's result giving one
+        (sizes are read back after the call, unmetered)."""
+        self.meter.clear()
+        result = call()
+        measured, detail, index = (
+            self.meter.work(),
+            self.meter.detail(),
+            self.meter.index_write_units,
+        )
+        least = minimum(result) if callable(minimum) else minimum
+        reason = why(result) if callable(why) else why
+        self.rows.append(Row(operation, measured, detail, index, least, reason))
+        return result
+
+    def size(self, key: dict[str, str]) -> int:
+        return self.api.item_size(key)
+
+
+def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
+    from shared.store import keys
+
+    e = env.id
+    users = lambda user_id: keys.user(e, user_id)  # noqa: E731
+
+    # Warm: every attribute and group attribute name already has its definition.
+    env.call("users", "POST", "/users", {"id": "warm", "attributes": _attributes(100)})
+    env.call(
         "users",
         "POST",
         "/users",
-        {"id": "n1", "attributes": _attributes(1)},
-    ),
-    (
-        "user upsert, new, 10 attributes",
-        "users",
-        "POST",
-        "/users",
-        {"id": "n10", "attributes": _attributes(10)},
-    ),
-    (
-        "user upsert, new, 50 attributes",
-        "users",
-        "POST",
-        "/users",
-        {"id": "n50", "attributes": _attributes(50)},
-    ),
-    (
+        {"id": "warm", "groups": [{"id": "warm", "attributes": {"plan": "x"}}]},
+    )
+    env.call("users", "POST", "/users", {"id": "warm", "attributes": {"logins": {"add": 1}}})
+    for group in ({}, {"group_id": "warm"}):
+        event = {"user_id": "warm", "name": "clicked", "attributes": _attributes(3), **group}
+        env.call("events", "POST", "/events", event)
+
+    gap_upsert = (
+        "a consistent read of the item first (limits are checked on the item after the write); "
+        "its GSI1 entry (users by creation) costs as much again as the item"
+    )
+    for n in (0, 10, 100):
+        user_id = f"attributes{n}"
+        bench.measure(
+            f"user upsert, new, {n} attributes",
+            lambda user_id=user_id, n=n: env.call(  # type: ignore[misc]
+                "users", "POST", "/users", {"id": user_id, "attributes": _attributes(n)}
+            ),
+            lambda _, user_id=user_id: capacity.put(bench.size(users(user_id))),
+            gap_upsert,
+        )
+    bench.measure(
         "user upsert, existing, set + add",
-        "users",
-        "POST",
-        "/users",
-        {"id": "n10", "attributes": {"attribute_1": "x", "count": {"add": 1}}},
-    ),
-    (
-        "user upsert, list append (read-modify-write)",
-        "users",
-        "POST",
-        "/users",
-        {"id": "n10", "attributes": {"tags": {"append": "x"}}},
-    ),
-    (
-        "user upsert, 1 group",
-        "users",
-        "POST",
-        "/users",
-        {"id": "m1", "groups": [{"id": "g0", "attributes": {"plan": "pro"}}]},
-    ),
-    (
-        "user upsert, 5 groups",
-        "users",
-        "POST",
-        "/users",
-        {"id": "m5", "groups": [{"id": f"g{i}", "attributes": {"plan": "pro"}} for i in range(5)]},
-    ),
-    (
-        "user upsert, 20 groups",
-        "users",
-        "POST",
-        "/users",
-        {
-            "id": "m20",
-            "groups": [{"id": f"g{i}", "attributes": {"plan": "pro"}} for i in range(20)],
-        },
-    ),
-    (
-        "user upsert, 5 groups again (prune)",
-        "users",
-        "POST",
-        "/users",
-        {"id": "m20", "groups": [{"id": f"g{i}"} for i in range(5)], "prune_memberships": True},
-    ),
-    (
-        "group upsert, 10 attributes",
-        "groups",
-        "POST",
-        "/groups",
-        {"id": "g100", "attributes": _attributes(10)},
-    ),
-    (
+        lambda: env.call(
+            "users",
+            "POST",
+            "/users",
+            {"id": "attributes10", "attributes": {"attribute_1": "x", "logins": {"add": 1}}},
+        ),
+        lambda _: capacity.put(bench.size(users("attributes10"))),
+        gap_upsert + "; an existing entry is rewritten (1 unit per KB)",
+    )
+    for n in (1, 10):
+        user_id = f"groups{n}"
+        groups = [{"id": f"g{n}-{i}", "attributes": {"plan": "pro"}} for i in range(n)]
+
+        def least(_: Any, user_id: str = user_id, n: int = n) -> Work:
+            work = capacity.put(bench.size(users(user_id)))
+            for i in range(n):
+                work += capacity.put(bench.size(keys.group(e, f"g{n}-{i}")))
+                work += capacity.put(bench.size(keys.membership(e, user_id, f"g{n}-{i}")))
+            return work
+
+        bench.measure(
+            f"user upsert, new, {n} new group{'s' if n > 1 else ''}",
+            lambda user_id=user_id, groups=groups: env.call(  # type: ignore[misc]
+                "users", "POST", "/users", {"id": user_id, "groups": groups}
+            ),
+            least,
+            "one consistent BatchGetItem of every item first; index entries: GSI1 for the user "
+            "and each group, GSI1 (group members) and GSI2 (environment's memberships) for "
+            "each membership",
+        )
+
+    bench.measure(
+        "user get",
+        lambda: env.call("users", "GET", "/users/attributes10"),
+        lambda _: capacity.get(bench.size(users("attributes10")), consistent=False),
+        "none",
+    )
+
+    def expanded_least(_: Any) -> Work:
+        memberships = [bench.size(keys.membership(e, "groups10", f"g10-{i}")) for i in range(10)]
+        groups = [
+            capacity.read_units(bench.size(keys.group(e, f"g10-{i}")), consistent=False)
+            for i in range(10)
+        ]
+        return (
+            capacity.get(bench.size(users("groups10")), consistent=False)
+            + capacity.query(memberships)
+            + Work(1, sum(groups), 0.0)
+        )
+
+    bench.measure(
+        "user get, expand memberships.group (10 groups)",
+        lambda: env.call("users", "GET", "/users/groups10?expand=memberships.group"),
+        expanded_least,
+        "none: the user, its memberships (one Query) and their groups (one BatchGetItem)",
+    )
+
+    def search_least(answer: Any) -> Work:
+        return capacity.query([bench.size(users(u["id"])) for u in answer["data"]])
+
+    bench.measure(
+        "user search, q=attributes (limit 10)",
+        lambda: env.call("users", "GET", "/users/search?q=attributes&limit=10"),
+        search_least,
+        "a Query of the search index, then a BatchGetItem of the users its entries name (each "
+        "entry is checked against its user, so an entry a later write left behind never shows)",
+    )
+
+    def page_least(answer: Any) -> Work:
+        return capacity.query([bench.size(users(u["id"])) for u in answer["data"]])
+
+    bench.measure(
+        "user list page (limit 10)",
+        lambda: env.call("users", "GET", "/users?limit=10"),
+        page_least,
+        "reads limit + 1 users, so that `has_more` is exact",
+    )
+
+    def event_least(answer: Any) -> Work:
+        return capacity.put(bench.size(keys.event(e, "attributes10", None, answer["id"])))
+
+    bench.measure(
         "event, user, 3 attributes",
-        "events",
-        "POST",
-        "/events",
-        {"user_id": "n1", "name": "clicked", "attributes": _attributes(3)},
-    ),
-    (
-        "event, user + group",
-        "events",
-        "POST",
-        "/events",
-        {"user_id": "n1", "group_id": "g0", "name": "clicked"},
-    ),
-    (
-        "event, new name (cold definitions)",
-        "events",
-        "POST",
-        "/events",
-        {"user_id": "n1", "name": "brand_new", "attributes": {"x": 1}},
-    ),
-    ("user get", "users", "GET", "/users/n10", None),
-    ("user search, q=seed (limit 10)", "users", "GET", "/users/search?q=seed", None),
-    ("user list page (limit 10)", "users", "GET", "/users", None),
-    (
-        "user list page, expand memberships.group (20)",
-        "users",
-        "GET",
-        "/users?limit=20&expand=memberships.group",
-        None,
-    ),
-    (
-        "user list, condition, its one match",
-        "users",
-        "GET",
-        "/users?limit=1&condition=" + _RARE,
-        None,
-    ),
-    (
-        "event list by name, 600 newer of another name",
-        "events",
-        "GET",
-        "/events?name=rare&limit=1",
-        None,
-    ),
-    ("user delete (1 membership)", "users", "DELETE", "/users/m1", None),
-]
-
-
-def bench_dynamodb_calls() -> None:
-    from infra.local.dynamodb_local import DynamoDBLocal, ensure_table
-
-    with DynamoDBLocal() as engine:
-        endpoint = engine.endpoint_url
-        ensure_table(endpoint, "waymark-bench")
-        os.environ.update(
-            TABLE_NAME="waymark-bench",
-            DYNAMODB_ENDPOINT_URL=endpoint,
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-        )
-        from shared.settings import get_settings
-        from shared.store import dynamo, tenancy
-        from tests.unit.conftest import Invoke
-
-        get_settings.cache_clear()
-        dynamo.reset()
-        environment_id = tenancy.create_environment("Bench").id
-        handlers = {
-            name: Invoke(
-                importlib.import_module(f"functions.{name}.handler").lambda_handler, environment_id
-            )
-            for name in ("users", "groups", "events", "content", "content_sessions")
-        }
-        meter = CallMeter(dynamo.client())
-        for i in range(12):
-            attributes = {"a": 7 if i == 11 else 1}  # one rare value, for the condition row
-            handlers["users"]("POST", "/users", body={"id": f"seed{i}", "attributes": attributes})
-        for i in range(18):
-            handlers["users"](
-                "POST", "/users", body={"id": f"member{i}", "groups": [{"id": f"g{i % 4}"}]}
-            )
-        handlers["events"]("POST", "/events", body={"user_id": "seed0", "name": "rare"})
-        _seed_events(environment_id, "common", 600)
-        # Warm the definitions cache the way a warm container has it.
-        handlers["users"]("POST", "/users", body={"id": "w", "attributes": _attributes(50)})
-        handlers["users"](
-            "POST", "/users", body={"id": "w", "groups": [{"id": "w", "attributes": {"plan": "x"}}]}
-        )
-        handlers["events"](
+        lambda: env.call(
+            "events",
             "POST",
             "/events",
-            body={"user_id": "w", "name": "clicked", "attributes": _attributes(3)},
+            {"user_id": "attributes10", "name": "clicked", "attributes": _attributes(3)},
+        ),
+        event_least,
+        "index entries: GSI1 (the environment's events) and GSI2 (events by name), each a "
+        "copy of the event",
+    )
+    bench.measure(
+        "event, user + group",
+        lambda: env.call(
+            "events",
+            "POST",
+            "/events",
+            {"user_id": "attributes10", "group_id": "g1-0", "name": "clicked"},
+        ),
+        lambda answer: capacity.put(bench.size(keys.event(e, "attributes10", None, answer["id"]))),
+        "index entries: GSI1, GSI2 and GSI3 (a group's events)",
+    )
+    bench_idempotency(bench, env)
+
+
+def bench_idempotency(bench: Bench, env: Environment) -> None:
+    """The same write without the Idempotency-Key header, with a new key, retried with it."""
+    from shared.store import keys
+
+    body = {"id": "attributes10", "attributes": {"attribute_1": "y", "logins": {"add": 1}}}
+    item = bench.size(keys.user(env.id, "attributes10"))
+    headers = {"Idempotency-Key": "bench-key"}
+    bench.measure(
+        "user upsert, existing, with a new Idempotency-Key",
+        lambda: env.call("users", "POST", "/users", body, headers=headers),
+        capacity.put(item) + capacity.put(300) + capacity.put(300),
+        "as without the key; the minimum has the claim and the kept response (~300 B each)",
+    )
+    bench.measure(
+        "the same, retried with the key (answered from the kept response)",
+        lambda: env.call("users", "POST", "/users", body, headers=headers),
+        capacity.put(300),
+        "DynamoDB Local reports nothing for a refused conditional write; DynamoDB charges it "
+        "as a write of the kept record (1 unit per KB)",
+    )
+
+
+def bench_conditions(bench: Bench, api: LocalApi) -> None:
+    """A condition matching one user, the newest, over 1,000 and 10,000 users seeded with
+    BatchWriteItem (items built by the store's key functions: bench/local_api.py)."""
+    from shared.store import keys
+
+    for n in CONDITION_SIZES:
+        env = api.environment(f"conditions {n}")
+        started = time.perf_counter()
+        api.seed_users(env.id, range(n), lambda i, n=n: {"a": 7 if i == n - 1 else 1})  # type: ignore[misc]
+        progress(f"{n:,} users seeded in {time.perf_counter() - started:.1f} s")
+        size = bench.size(keys.user(env.id, "u0"))
+        target = "/users?limit=10&" + condition_query("a", 7)
+        examined = min(n, 1_000)
+        bench.measure(
+            f"user list, condition, first page, {n:,} users (1 match, the newest)",
+            lambda env=env, target=target: env.call("users", "GET", target),  # type: ignore[misc]
+            capacity.query([size] * examined),
+            "the minimum reads the same 1,000 users (the budget) in one Query; pages of 100 "
+            "round to 4 KB each",
+        )
+        pages = -(-n * size // 1_000_000)  # a Query reads at most 1 MB
+        bench.measure(
+            f"user list, condition, every page, {n:,} users",
+            lambda env=env, target=target: walk(env, target),  # type: ignore[misc]
+            Work(pages, capacity.query_units([size] * n), 0.0),
+            lambda walked: (
+                f"{walked[0]} requests of up to 1,000 users (the budget); each after the first "
+                "reads its `starting_after` user (+1 GetItem); pages of 100 round to 4 KB each. "
+                "Without an index on the attribute every user is read"
+            ),
         )
 
-        print(f"DynamoDB calls and consumed capacity per operation ({engine.engine}, warm):")
-        for label, function, method, target, body in OPERATIONS:
-            meter.clear()
-            path, _, query = target.partition("?")
-            status, _ = handlers[function](method, path, body=body, query=query)
-            assert status == 200, (label, status)
-            print(f"  {label:46s} {meter.summary()}")
-        bench_session_calls(handlers, meter)
-        bench_idempotency(handlers, meter)
+
+def bench_delete(bench: Bench, env: Environment, api: LocalApi) -> None:
+    """DELETE /users/:id of a user with 1,000 events, and the cascade it starts (run here in
+    process, as the cascade function runs it on the stream record of the purge job)."""
+    from shared.services import deletion
+    from shared.store import dynamo, keys, purges
+
+    e = env.id
+    env.call("users", "POST", "/users", {"id": "doomed", "attributes": {"plan": "x"}})
+    api.seed_events(e, "doomed", "deleted_later", DELETED_EVENTS)
+    partition = keys.user(e, "doomed")["PK"]
+    sizes = [
+        capacity.item_bytes(item)
+        for page in _raw_partition(api, partition)
+        for item in page
+        if item["SK"]["S"] != "U"
+    ]
+    user_size = bench.size(keys.user(e, "doomed"))
+
+    def delete_and_purge() -> None:
+        env.call("users", "DELETE", "/users/doomed")
+        # The stream hands the cascade its job (stream reads by a Lambda trigger are free):
+        # read it unmetered.
+        for page in _raw_partition(api, keys.purge_jobs(e)):
+            job = purges.job_from_image(dynamo.from_item(page[0]))
+            assert job is not None
+            deletion.run_purge(job)
+
+    pages = -(-sum(sizes) // 1_000_000)
+    least = (
+        Work(1, 0.0, float(capacity.write_units(user_size)))
+        + Work(pages, capacity.query_units(sizes), 0.0)
+        + capacity.batch_write(sizes)
+    )
+    bench.measure(
+        f"user delete, {DELETED_EVENTS:,} events (request + cascade)",
+        delete_and_purge,
+        least,
+        "each event's GSI1 and GSI2 entries are deleted too (+2 units an event); the request "
+        "also queries memberships and session locks and writes the purge job, which the "
+        "cascade reads back",
+    )
 
 
-# The least a session step can do: the calls it cannot do without, the items they must write
-# for what the API promises (one active session per user and content; a step and its event
-# together; the reference's session lists by creation, by content and by last activity, and
-# GET /events with and without a name), and what that costs by DynamoDB's rules: 1 unit a
-# strongly consistent read (up to 4 KB); 1 a written item (up to 1 KB) and 1 an index entry
-# it writes (2 when its key changes: the entry moves); twice that inside a transaction.
-SESSION_MINIMUMS = {
-    # Read the content (its published version); write session (3 index entries), lock and
-    # flow_started (2 index entries) together.
-    "start": (2, 1 + 2 * (3 + 3 + 2), "read content; write session, lock, event"),
-    # Write the session; its last-activity entry moves, the two others are rewritten (every
-    # index holds whole items).
-    "progress": (1, 1 + 2 + 1 + 1, "write the session"),
-    # Read the session (version, state); write session (entries: 1 moved, 2 rewritten),
-    # answer and question_answered (2 entries) together.
-    "answer": (2, 1 + 2 * (3 + 4 + 2), "read session; write session, answer, event"),
-}
+def _raw_partition(api: LocalApi, partition: str) -> list[list[dict[str, Any]]]:
+    from bench.local_api import TABLE
+
+    pages = api.raw.get_paginator("query").paginate(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": partition}},
+    )
+    return [page["Items"] for page in pages]
 
 
-def bench_session_calls(handlers: dict[str, Any], meter: CallMeter) -> None:
-    """DynamoDB calls and capacity of a session's start, progress and answer, warm (the
-    content's version already in memory, definitions written), with the minimum beside each."""
+def bench_sessions(bench: Bench, env: Environment) -> None:
+    """A session's start, a progress step and an answer, warm (the content's version in
+    memory, the built-in events' definitions written)."""
+    from shared.store import keys
 
-    def call(function: str, method: str, path: str, body: Any = None, query: str = "") -> Any:
-        status, answer = handlers[function](method, path, body=body, query=query)
-        assert status == 200, (path, answer)
-        return answer
-
+    e = env.id
     for user_id in ("s0", "s1"):
-        call("users", "POST", "/users", {"id": user_id})
-    content = call("content", "POST", "/content", {"name": "Tour", "type": "flow"})
+        env.call("users", "POST", "/users", {"id": user_id})
+    content = env.call("content", "POST", "/content", {"name": "Tour", "type": "flow"})
     questions = {"questions": [{"name": "Score", "type": "nps"}]}
-    call("content", "PATCH", f"/content/{content['id']}/draft", questions)
-    content = call("content", "POST", f"/content/{content['id']}/publish")
-    version = call("content", "GET", f"/content_versions/{content['published_version_id']}")
-    version = call("content", "GET", f"/content_versions/{version['id']}", query="expand=questions")
-    answer = {"question_cvid": version["questions"][0]["cvid"], "answer_value": 9}
+    env.call("content", "PATCH", f"/content/{content['id']}/draft", questions)
+    content = env.call("content", "POST", f"/content/{content['id']}/publish")
+    version = env.call(
+        "content", "GET", f"/content_versions/{content['published_version_id']}?expand=questions"
+    )
+    cvid = version["questions"][0]["cvid"]
 
-    def run(user_id: str, measured: bool) -> None:
-        session: dict[str, Any] = {}
-        for step, path, body in (
-            ("start", "/content_sessions", {"content_id": content["id"], "user_id": user_id}),
-            ("progress", "/content_sessions/{id}/progress", {"progress": 0.5}),
-            ("answer", "/content_sessions/{id}/answers", answer),
-        ):
-            meter.clear()
-            session = call("content_sessions", "POST", path.format(id=session.get("id")), body)
-            if measured:
-                calls, units, what = SESSION_MINIMUMS[step]
-                print(f"  {'session ' + step:46s} {meter.summary()}")
-                print(
-                    f"      {meter.written} items written, {meter.by_dynamodb_rules():.1f} CU by "
-                    f"DynamoDB's rules; minimum {calls} calls, {units:.1f} CU ({what})"
+    def steps(user_id: str, measured: bool) -> None:
+        def session(answer: Any) -> int:
+            return bench.size(keys.content_session(e, answer["id"]))
+
+        def event(user: str) -> int:
+            items = bench.api.raw.query(
+                TableName="waymark-bench",
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :ev)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.user(e, user)["PK"]},
+                    ":ev": {"S": keys.EVENT_PREFIX},
+                },
+                ScanIndexForward=False,
+                Limit=1,
+            )["Items"]
+            return capacity.item_bytes(items[0])
+
+        def transaction(sizes: list[int]) -> Work:
+            units = sum(capacity.write_units(s, transactional=True) for s in sizes)
+            return Work(1, 0.0, float(units))
+
+        start_body = {"content_id": content["id"], "user_id": user_id}
+        if not measured:
+            answer = env.call("content_sessions", "POST", "/content_sessions", start_body)
+            path = f"/content_sessions/{answer['id']}"
+            env.call("content_sessions", "POST", f"{path}/progress", {"progress": 0.5})
+            env.call(
+                "content_sessions",
+                "POST",
+                f"{path}/answers",
+                {"question_cvid": cvid, "answer_value": 9},
+            )
+            return
+        started = bench.measure(
+            "session start",
+            lambda: env.call("content_sessions", "POST", "/content_sessions", start_body),
+            lambda a: (
+                capacity.get(bench.size(keys.content(e, content["id"])))
+                + transaction(
+                    [
+                        session(a),
+                        bench.size(keys.session_lock(e, user_id, content["id"])),
+                        event(user_id),
+                    ]
                 )
+            ),
+            "index entries: the session's three (all, by activity, by content) and the "
+            "event's two, doubled in a transaction; the user's existence check and history "
+            "item (the user's sessions, deleted with it)",
+        )
+        path = f"/content_sessions/{started['id']}"
+        bench.measure(
+            "session progress",
+            lambda: env.call("content_sessions", "POST", f"{path}/progress", {"progress": 0.5}),
+            lambda a: capacity.put(session(a)),
+            "index entries: the last-activity entry moves (delete + put), the other two are "
+            "rewritten (every index projects the whole item)",
+        )
+        bench.measure(
+            "session answer",
+            lambda: env.call(
+                "content_sessions",
+                "POST",
+                f"{path}/answers",
+                {"question_cvid": cvid, "answer_value": 9},
+            ),
+            lambda a: (
+                capacity.get(session(a))
+                + transaction(
+                    [
+                        session(a),
+                        bench.size(keys.session_answer(e, user_id, a["id"], cvid)),
+                        event(user_id),
+                    ]
+                )
+            ),
+            "index entries of the session (one moved, two rewritten) and of the event (two), "
+            "doubled in the transaction",
+        )
 
-    run("s0", measured=False)  # warm: definitions of the built-in events, the version in memory
-    print(
-        "  Sessions (DynamoDB Local counts a transaction's table units over the sum of its"
-        " items' sizes;\n  DynamoDB counts 2 an item up to 1 KB: the minimums use its rules):"
+    steps("s0", measured=False)
+    steps("s1", measured=True)
+
+
+def rows_table(rows: list[Row]) -> str:
+    return table(
+        [
+            "operation",
+            "calls",
+            "RCU",
+            "WCU (of which index)",
+            "min calls",
+            "min RCU",
+            "min WCU",
+            "why the gap",
+        ],
+        [
+            (
+                row.operation,
+                f"{row.measured.calls}: {row.detail}",
+                row.measured.read_units,
+                f"{row.measured.write_units:,.1f} ({row.index_units:,.1f})",
+                row.minimum.calls,
+                row.minimum.read_units,
+                row.minimum.write_units,
+                row.why,
+            )
+            for row in rows
+        ],
     )
-    run("s1", measured=True)
 
 
-# Writes of OPERATIONS measured again: without the Idempotency-Key header, with a new key,
-# and retried with it.
-IDEMPOTENT_WRITES = (
-    "user upsert, existing, set + add",
-    "user upsert, 5 groups",
-    "group upsert, 10 attributes",
-    "event, user, 3 attributes",
-)
-
-
-def bench_idempotency(handlers: dict[str, Any], meter: CallMeter) -> None:
-    """What the Idempotency-Key header costs a write: a claim (conditional PutItem) before it
-    and the kept response (UpdateItem) after; a retry with the key costs only the refused
-    claim. Without the header a write makes no call more than it always did."""
-    print("  Idempotency-Key (the same write: without the header, with a new key, retried):")
-    writes = [operation for operation in OPERATIONS if operation[0] in IDEMPOTENT_WRITES]
-    for number, (label, function, method, path, body) in enumerate(writes):
-        handlers[function](method, path, body=body)  # warm: the objects exist, definitions
-        rows = []
-        for case, headers in (
-            ("without", None),
-            ("new key", {"Idempotency-Key": f"bench-{number}"}),
-            ("retried", {"Idempotency-Key": f"bench-{number}"}),
-        ):
-            meter.clear()
-            status, _ = handlers[function](method, path, body=body, headers=headers)
-            assert status == 200, (label, case, status)
-            rows.append((case, len(meter.calls), meter.capacity, meter.summary()))
-        print(f"    {label}")
-        base_calls, base_units = rows[0][1], rows[0][2]
-        for case, calls, units, summary in rows:
-            delta = f"({calls - base_calls:+d} calls, {units - base_units:+.1f} CU)"
-            print(f"      {case:8s} {summary}  {delta if case != 'without' else ''}")
-    print(
-        "    (DynamoDB Local reports no units for a refused conditional write; DynamoDB charges"
-        "\n    it as a write of the larger of the two items: a retry costs 1 unit per KB of the"
-        "\n    kept record, a few hundred bytes plus the compressed response)"
-    )
+def measure_all() -> tuple[list[Row], str]:
+    with local_api() as api:
+        bench = Bench(api)
+        env = api.environment("Bench")
+        progress("writes and reads")
+        bench_writes_and_reads(bench, env)
+        progress("sessions")
+        bench_sessions(bench, env)
+        progress("delete")
+        bench_delete(bench, env, api)
+        progress("conditions")
+        bench_conditions(bench, api)
+        return bench.rows, api.engine
 
 
 def run() -> list[Section]:
-    bench_dynamodb_calls()
-    return []
+    rows, engine = measure_all()
+    method = f"""
+Each operation called once in process on a warm container (definitions already written, the
+content's published version in memory) against {engine}, counting the calls on the store's
+DynamoDB client and the capacity each reports (`ReturnConsumedCapacity=INDEXES`). RCU and WCU
+are read and write capacity units; WCU counts transactions by DynamoDB's rules (2 per item up
+to 1 KB: DynamoDB Local rounds the sum of the items' sizes instead), and "of which index" is
+what the global secondary indexes took: DynamoDB charges every index entry written, moved or
+deleted as a write. "min" is the least the operation could cost by DynamoDB's rules
+(bench/capacity.py) for what the API promises: the table items it must read and write, sized
+as stored (read back after the call), with no index entry and no extra item; an upsert is
+one UpdateItem per object, a transaction where the API promises all or nothing. The users of
+the condition rows were written with BatchWriteItem (8 threads) as the user upsert stores them
+(`keys.user`, `keys.users_listing`, `keys.created_order`, `a#` attributes); the deleted user's
+events with `events.new_event`, the item `POST /events` writes.
+"""
+    worst = sorted(
+        (r for r in rows if r.minimum.units),
+        key=lambda r: r.measured.units / r.minimum.units,
+        reverse=True,
+    )[:3]
+    findings = (
+        "Furthest above the minimum (measured / minimum capacity): "
+        + "; ".join(f"{r.operation} ({r.measured.units / r.minimum.units:.1f}x)" for r in worst)
+        + ". Index entries are most of the gap almost everywhere: every index projects whole "
+        "items (`ALL`), so each entry costs as much as the item. Reads before writes (the "
+        "limit checks) add a call but little capacity. A condition list costs what reading "
+        "its users costs: 1,000 users a request whatever the environment's size, and every "
+        "user to walk every page (see Growth)."
+    )
+    return [Section("DynamoDB work per operation", method, [rows_table(rows)], findings)]
