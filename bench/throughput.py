@@ -130,7 +130,9 @@ def run() -> list[Section]:
         for operation in order
         for cell in by_operation[operation]
     ]
-    ratios = overhead_rows(cells, BASELINE)
+    ratios = sorted(
+        overhead_rows(cells, BASELINE), key=lambda row: (OPERATIONS.index(row[0]), row[1])
+    )
     figures = [
         plot(
             "throughput-rps",
@@ -177,7 +179,7 @@ def run() -> list[Section]:
         f"({best_rps.operation}, {best_rps.clients} clients): on 2 cores the front door, the "
         "authorizer, DynamoDB Local and the load generator share the machine, so these are "
         "ceilings of this set-up, not of Lambda. "
-        f"The largest p50 overhead is {worst[0]} at {worst[1]} clients, {worst[3]:.1f}x the "
+        f"The largest p50 overhead is {worst[0]} at {worst[1]} client(s), {worst[3]:.1f}x the "
         "baseline's; "
         f"a user get, which does the baseline's one GetItem plus Waymark's conventions, runs at "
         f"{by_cell[('user get', 1)].p50_ms:.1f} ms p50 alone against the baseline's "

@@ -136,3 +136,34 @@ def test_the_baseline_function_returns_the_users_item_through_the_local_proxy_ev
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["id"] == "ada"
     baseline._client.cache_clear()
+
+
+def _webhook_section(noisy_delivered: int) -> str:
+    from bench.webhooks import Flow, ScenarioResult, _section
+
+    flows = [
+        Flow("1 subscription", 1, 1, 300, 300, write_seconds=6.0, seconds=8.0),
+        Flow("50 subscriptions", 1, 50, 40, 2000, write_seconds=1.0, seconds=40.0),
+        Flow("10 environments", 10, 1, 300, 300, write_seconds=4.0, seconds=12.0),
+    ]
+    scenarios = [
+        ScenarioResult("healthy only", 450, 450, 9.0, 1.0, 2.0),
+        ScenarioResult("+ dead", 450, noisy_delivered, 10.0, 2.0, 3.0),
+    ]
+    dispatch = [(1, 1, 1.0, "1 x Query", 600.0), (10, 10, 10.0, "10 x Query", 900.0)]
+    timings = dict.fromkeys(("latency", "flows", "function", "dispatch", "noisy"), 1.0)
+    section = _section([0.1, 0.3], flows, {1: 100.0, 50: 60.0}, dispatch, scenarios, timings, 5)
+    return section.markdown()
+
+
+def test_the_webhook_section_reports_each_runs_deliveries_per_second() -> None:
+    page = _webhook_section(noisy_delivered=450)
+    assert "| 1 subscription | 1 | 1 | 300 | 300 | 6.0 | 8.0 | 37.5 |" in page
+    assert "| 50 subscriptions | 1 | 50 | 40 | 2,000 | 1.0 | 40.0 | 50.0 |" in page
+    assert "do not starve them" in page
+
+
+def test_the_webhook_section_says_when_dead_receivers_starved_healthy_ones() -> None:
+    page = _webhook_section(noisy_delivered=300)
+    assert "got only 300 of 450 notifications" in page
+    assert "do not starve them" not in page
