@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.measure import percentile
 from bench.report import Section, table
+from tests.support import NO_CONTEXT
 
 if TYPE_CHECKING:
     from infra.local.dev import LocalStack
@@ -193,7 +194,7 @@ def function_rate(environment_id: str, url: str, subscription_count: int) -> flo
     records = [record(i) for i in range(DELIVERIES)]
     started = time.perf_counter()
     for start in range(0, len(records), 10):
-        result = lambda_handler({"Records": records[start : start + 10]}, None)
+        result = lambda_handler({"Records": records[start : start + 10]}, NO_CONTEXT)
         assert result == {"batchItemFailures": []}, result
     return len(records) / (time.perf_counter() - started)
 
@@ -240,7 +241,7 @@ def dispatch_cost(url: str) -> list[tuple[int, int, float, str, float]]:
             )
         meter.clear()
         started = time.perf_counter()
-        assert lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
+        assert lambda_handler({"Records": records}, NO_CONTEXT) == {"batchItemFailures": []}
         elapsed = (time.perf_counter() - started) * 1000
         by_name: dict[str, int] = {}
         for name in meter.calls:
