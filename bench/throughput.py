@@ -199,10 +199,12 @@ cold start is measured (every operation is warmed first, and then each concurren
 run one after another, the baseline's first). Each function runs in up to {WORKERS} worker
 processes, one request at a time each, as `make dev` runs them.
 
-- **user upsert**: `POST /users` with two attributes, each client on its own 20 users;
-- **user get**: `GET /users/:id` of one of {SEED_USERS} seeded users;
-- **list page**: `GET /users` (the first page, 10 users);
-- **event**: `POST /events` for a seeded user, one attribute;
+- **user upsert**: `POST /users` with two attributes, each client on its own 20 users
+  (warm: a BatchGetItem and an UpdateItem);
+- **user get**: `GET /users/:id` of one of {SEED_USERS} seeded users (one GetItem, as the
+  baseline);
+- **list page**: `GET /users` (the first page, 10 users: one Query);
+- **event**: `POST /events` for a seeded user, one attribute (one PutItem, 3 index entries);
 - **baseline get**: the **baseline**, `bench/baseline.py`: a bare Powertools
   `APIGatewayRestResolver` with one route doing one `GetItem` of a seeded user's item on the
   same table, served by a second front door built from the same server code
@@ -211,6 +213,10 @@ processes, one request at a time each, as `make dev` runs them.
 
 The overhead table divides each Waymark cell by the baseline's at the same concurrency:
 rps below 1x and p50 above 1x are what Waymark's function costs over the least one can be.
+Only the user get does the baseline's DynamoDB work, so its ratio is the function's own
+overhead (conventions, validation, logging); the others add their DynamoDB work to it. The
+authorizer (a GetItem) runs in the front door for both, on every request, where API Gateway
+would cache its answer: it narrows every ratio towards 1x.
 Errors are answers other than 2xx (none expected).
 """
     return [
