@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.load import SEED_USERS
 from bench.measure import Cell, overhead_rows
-from bench.report import Section, plot, table
+from bench.report import Section, load_note, plot, table
 
 CONCURRENCY = (1, 8, 32)
 OPERATIONS = ("user upsert", "user get", "list page", "event")
@@ -190,7 +190,7 @@ def run() -> list[Section]:
         f"{WORKERS} clients per function, "
         "requests queue for a worker (the local stack runs at most "
         f"{WORKERS} per function, as a reserved concurrency would), so rps flattens and p50 "
-        "grows with the queue."
+        "grows with the queue. " + load_note()
     )
     method = f"""
 Through the local stack's HTTP front door (`make dev`'s server on DynamoDB Local, with the

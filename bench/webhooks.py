@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench.measure import percentile
-from bench.report import Section, table
+from bench.report import Section, load_note, table
 from tests.support import NO_CONTEXT
 
 if TYPE_CHECKING:
@@ -442,6 +442,15 @@ def run() -> list[Section]:
     ]
 
 
+def _compared(rate: float, reference: float) -> str:
+    """How one rate compares with another, in words (within 20% is "about the same as")."""
+    if rate < 0.8 * reference:
+        return "slower than"
+    if rate > 1.2 * reference:
+        return "faster than"
+    return "about the same as"
+
+
 def _section(
     latencies: list[float],
     flows: list[Flow],
@@ -545,29 +554,31 @@ process), one stack for the whole section, each run in environments of its own.
         f"dispatch {timings['dispatch']:.0f} s, noisy neighbours {timings['noisy']:.0f} s). "
         f"A write reaches its receiver in {p50:.0f} ms at the median and {p99:.0f} ms at p99, "
         "local pollers' intervals included. "
-        f"With one subscription, deliveries ({single.rate:,.0f}/s) cannot outrun the writes: "
-        f"the {WRITERS} writers got {single.writes / single.write_seconds:,.0f} upserts/s "
-        "through the API while the pollers delivered, and the last notification arrived "
-        f"{single.seconds - single.write_seconds:.1f} s after the last write was answered. "
-        f"With 50 subscriptions each write fans out, and the stack delivers "
-        f"{fan_out.rate:,.0f}/s, about the delivery function's own pace with 50 subscriptions "
-        f"({function_rates[50]:,.0f}/s alone, {function_rates[1]:,.0f}/s with 1): there the "
-        "delivery end is the ceiling. The same writes spread over 10 environments were "
-        f"delivered at {spread.rate:,.0f}/s against {single.rate:,.0f}/s in one. Dispatch adds "
-        f"one Query per environment per batch ({one_detail} vs {ten_detail}, {one_ms:,.0f} vs "
-        f"{ten_ms:,.0f} ms for a batch of 100), and the delivery function is slower a message "
-        "when a batch spans many subscriptions (each environment brings its own). "
+        f"With one subscription, {single.rate:,.0f} deliveries/s while the {WRITERS} writers "
+        f"got {single.writes / single.write_seconds:,.0f} upserts/s through the API; the last "
+        f"notification arrived {single.seconds - single.write_seconds:.1f} s after the last "
+        "write was answered. "
+        f"With 50 subscriptions each write fans out to 50 deliveries: {fan_out.rate:,.0f}/s end "
+        f"to end, against the delivery function's own {function_rates[50]:,.0f}/s alone with 50 "
+        f"subscriptions ({function_rates[1]:,.0f}/s with 1). "
+        f"The same writes spread over 10 environments were delivered at {spread.rate:,.0f}/s, "
+        f"{_compared(spread.rate, single.rate)} one environment's {single.rate:,.0f}/s; dispatch "
+        f"adds one Query per environment per batch ({one_detail} vs {ten_detail}, "
+        f"{one_ms:,.0f} vs {ten_ms:,.0f} ms for a batch of 100). "
+        "Locally the front door, the authorizer, the pollers, the dispatch and delivery "
+        "functions and the receivers share one Python process (only the API functions have "
+        "worker processes), so these rates are the local stack's, not Lambda's. "
         + (
             f"With dead receivers beside them, the healthy receivers got only "
             f"{noisy.delivered} of {noisy.due} notifications within "
             f"{NOISY_DEADLINE_SECONDS:.0f} s: the dead ones starved them. "
             if starved
             else "With a refusing and a hanging receiver in each environment, the healthy "
-            f"receivers still got every notification, at {noisy.rate / healthy.rate:.2f}x the "
-            f"healthy-only rate, with p50 {noisy.p50 / healthy.p50:.2f}x and p99 "
-            f"{noisy.p99 / healthy.p99:.2f}x the healthy-only run's: dead receivers slow the "
-            "healthy ones down but do not starve them. "
+            "receivers still got every notification: dead receivers did not starve them "
+            f"(rate {noisy.rate / healthy.rate:.2f}x, p50 {noisy.p50 / healthy.p50:.2f}x and p99 "
+            f"{noisy.p99 / healthy.p99:.2f}x the healthy-only run's). "
         )
+        + load_note()
     )
     return Section(
         title="Webhooks on the local stack",

@@ -160,10 +160,26 @@ def test_the_webhook_section_reports_each_runs_deliveries_per_second() -> None:
     page = _webhook_section(noisy_delivered=450)
     assert "| 1 subscription | 1 | 1 | 300 | 300 | 6.0 | 8.0 | 37.5 |" in page
     assert "| 50 subscriptions | 1 | 50 | 40 | 2,000 | 1.0 | 40.0 | 50.0 |" in page
-    assert "do not starve them" in page
+    assert "dead receivers did not starve them" in page
 
 
 def test_the_webhook_section_says_when_dead_receivers_starved_healthy_ones() -> None:
     page = _webhook_section(noisy_delivered=300)
     assert "got only 300 of 450 notifications" in page
-    assert "do not starve them" not in page
+    assert "did not starve them" not in page
+
+
+@pytest.mark.parametrize(
+    ("rate", "words"),
+    [
+        (50.0, "slower than"),
+        (79.0, "slower than"),
+        (80.0, "about the same as"),
+        (120.0, "about the same as"),
+        (121.0, "faster than"),
+    ],
+)
+def test_rates_within_a_fifth_of_each_other_are_about_the_same(rate: float, words: str) -> None:
+    from bench.webhooks import _compared
+
+    assert _compared(rate, 100.0) == words
