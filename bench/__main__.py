@@ -18,6 +18,7 @@ import time
 SECTIONS = {
     "coldstart": "bench.coldstart",
     "dynamodb": "bench.dynamo_work",
+    "throughput": "bench.throughput",
     "webhooks": "bench.webhooks",
     "growth": "bench.growth",
     "cost": "bench.cost",

@@ -116,6 +116,19 @@ def machine() -> str:
     )
 
 
+def load_note() -> str:
+    """What else the machine was doing, for a section's findings: timed figures from a busy
+    machine are slower and noisier."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return ""
+    return (
+        f"The machine's load average was {one:.1f} (1 min) and {five:.1f} (5 min) at the end "
+        f"of this section, on {os.cpu_count()} cores. "
+    )
+
+
 def write(sections: Sequence[Section], seconds: float) -> Path:
     header = (
         "# Benchmarks\n\n"
