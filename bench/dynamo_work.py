@@ -96,7 +96,9 @@ def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
     from shared.store import keys
 
     e = env.id
-    users = lambda user_id: keys.user(e, user_id)  # noqa: E731
+
+    def users(user_id: str) -> dict[str, str]:
+        return keys.user(e, user_id)
 
     # Warm: every attribute and group attribute name already has its definition.
     env.call("users", "POST", "/users", {"id": "warm", "attributes": _attributes(100)})
@@ -119,7 +121,7 @@ def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
         user_id = f"attributes{n}"
         bench.measure(
             f"user upsert, new, {n} attributes",
-            lambda user_id=user_id, n=n: env.call(  # type: ignore[misc]
+            lambda user_id=user_id, n=n: env.call(
                 "users", "POST", "/users", {"id": user_id, "attributes": _attributes(n)}
             ),
             lambda _, user_id=user_id: capacity.put(bench.size(users(user_id))),
@@ -149,7 +151,7 @@ def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
 
         bench.measure(
             f"user upsert, new, {n} new group{'s' if n > 1 else ''}",
-            lambda user_id=user_id, groups=groups: env.call(  # type: ignore[misc]
+            lambda user_id=user_id, groups=groups: env.call(
                 "users", "POST", "/users", {"id": user_id, "groups": groups}
             ),
             least,
@@ -271,7 +273,7 @@ def bench_conditions(bench: Bench, api: LocalApi) -> None:
         examined = min(n, 1_000)
         bench.measure(
             f"user list, condition, first page, {n:,} users (1 match, the newest)",
-            lambda env=env, target=target: env.call("users", "GET", target),  # type: ignore[misc]
+            lambda env=env, target=target: env.call("users", "GET", target),
             capacity.query([size] * examined),
             "the minimum reads the same 1,000 users (the budget) in one Query; pages of 100 "
             "round to 4 KB each",
@@ -279,7 +281,7 @@ def bench_conditions(bench: Bench, api: LocalApi) -> None:
         pages = -(-n * size // 1_000_000)  # a Query reads at most 1 MB
         bench.measure(
             f"user list, condition, every page, {n:,} users",
-            lambda env=env, target=target: walk(env, target),  # type: ignore[misc]
+            lambda env=env, target=target: walk(env, target),
             Work(pages, capacity.query_units([size] * n), 0.0),
             lambda walked: (
                 f"{walked[0]} requests of up to 1,000 users (the budget); each after the first "

@@ -31,10 +31,10 @@ def client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
     session = boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name=region
     )
-    # Path-style: a bucket name cannot be a subdomain of 127.0.0.1.
-    return session.client(
-        service, endpoint_url=endpoint_url, config=Config(s3={"addressing_style": "path"})
-    )
+    # Path-style: a bucket name cannot be a subdomain of 127.0.0.1. A pool as large as the
+    # local stack's poller threads (32 share one SQS client), or each reconnects.
+    config = Config(s3={"addressing_style": "path"}, max_pool_connections=64)
+    return session.client(service, endpoint_url=endpoint_url, config=config)
 
 
 class LocalAwsServices:
