@@ -6,8 +6,6 @@ retried by the event source mapping (partial batch response), the rest move on.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -21,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.clock import time_left
 from shared.observability import logger, observed
 from shared.services.deletion import continue_purge, purge_job_from_image, run_purge
 
@@ -40,7 +39,7 @@ def handle_record(record: DynamoDBRecord, lambda_context: LambdaContext | None =
     job = purge_job_from_image(image or {})
     if job is None:
         return
-    progress = run_purge(job, time_left=_time_left(lambda_context))
+    progress = run_purge(job, time_left=time_left(lambda_context))
     if not progress.finished:
         continue_purge(job)
     logger.info(
@@ -52,12 +51,6 @@ def handle_record(record: DynamoDBRecord, lambda_context: LambdaContext | None =
             "finished": progress.finished,
         },
     )
-
-
-def _time_left(context: LambdaContext | None) -> Callable[[], float]:
-    if context is None:  # the local stack's poller has no deadline
-        return lambda: math.inf
-    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 @observed()

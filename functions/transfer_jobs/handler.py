@@ -4,8 +4,6 @@ its last receive the job is marked failed instead, so no job waits forever."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -16,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.clock import time_left
 from shared.observability import observed
 from shared.services import jobs
 from shared.transfers.steps import StepMessage
@@ -31,14 +30,8 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None
     message = StepMessage.parse(record.body)
     receives = int(record.attributes.approximate_receive_count or 1)
     jobs.run_step(
-        message, time_left=_time_left(lambda_context), final_attempt=receives >= MAX_RECEIVES
+        message, time_left=time_left(lambda_context), final_attempt=receives >= MAX_RECEIVES
     )
-
-
-def _time_left(context: LambdaContext | None) -> Callable[[], float]:
-    if context is None:  # the local stack's poller has no deadline
-        return lambda: math.inf
-    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 @observed()

@@ -8,10 +8,9 @@ invocation's time ran short come back as `not_processed`: send them again.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
+from shared.clock import time_left
 from shared.domain.limits import MAX_BULK_BODY_BYTES
 from shared.http import returns
 from shared.http.app import (
@@ -42,7 +41,7 @@ def bulk_upsert_users() -> returns.BulkUserResults:
     env = environment_id(app)
     body = parse_model(BulkUsersBody, json_body(app, MAX_BULK_BODY_BYTES))
     outcomes = bulk.upsert_users(
-        env, body.users, time_left=_time_left(), reserve_seconds=RESERVE_SECONDS
+        env, body.users, time_left=time_left(app.lambda_context), reserve_seconds=RESERVE_SECONDS
     )
     results = [
         _result(index, item, outcome)
@@ -80,14 +79,6 @@ def _shown_id(item: Any, outcome: bulk.Outcome[Record]) -> str | None:
     return (
         str(user_id) if isinstance(user_id, str | int) and not isinstance(user_id, bool) else None
     )
-
-
-def _time_left() -> Callable[[], float]:
-    context = app.lambda_context
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return lambda: math.inf
-    return lambda: remaining() / 1000
 
 
 lambda_handler = lambda_handler_for(app)

@@ -1,6 +1,6 @@
-"""Building blocks shared by the stream and queue consumers (cascade, webhooks): how a queue is
-secured, and how a function reads the table's stream. Decided once, so every consumer gets the
-same guarantees."""
+"""Building blocks shared by the stream and queue consumers (cascade, webhooks, jobs): how a
+queue and a bucket are secured, and how a function reads the table's stream. Decided once, so
+every consumer gets the same guarantees."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -32,6 +33,22 @@ def encrypted_queue(
         retention_period=retention,
         removal_policy=removal_policy,
         **options,
+    )
+
+
+def expiring_bucket(scope: Construct, construct_id: str, *, rule: s3.LifecycleRule) -> s3.Bucket:
+    """A private bucket (S3-managed encryption, SSL only, no ACLs) whose objects expire by
+    `rule`. Kept when the stack goes: it holds only files that expire on their own, and a
+    non-empty bucket would otherwise fail the deletion of a stack."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[rule],
+        removal_policy=RemovalPolicy.RETAIN,
     )
 
 

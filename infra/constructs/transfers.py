@@ -30,7 +30,7 @@ from constructs import Construct
 
 from functions.transfer_jobs.handler import MAX_RECEIVES
 from infra.constructs.access import access_for
-from infra.constructs.consumers import encrypted_queue
+from infra.constructs.consumers import encrypted_queue, expiring_bucket
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -85,23 +85,14 @@ class TransfersConstruct(Construct):
         settings = settings or TransferSettings()
         self.settings = settings
 
-        # Kept when the stack goes, like the webhook bodies: it holds only files that expire
-        # on their own, and a non-empty bucket would otherwise fail the deletion of a stack.
-        self.bucket = s3.Bucket(
+        self.bucket = expiring_bucket(
             self,
             "Files",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-job-files",
-                    expiration=settings.files_expiration,
-                    abort_incomplete_multipart_upload_after=settings.abort_uploads_after,
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
+            rule=s3.LifecycleRule(
+                id="expire-job-files",
+                expiration=settings.files_expiration,
+                abort_incomplete_multipart_upload_after=settings.abort_uploads_after,
+            ),
         )
         self.dead_letter_queue = encrypted_queue(
             self,

@@ -45,7 +45,12 @@ from constructs import Construct
 
 from functions.webhook_dispatch.handler import DISPATCH_FILTER
 from infra.constructs.access import access_for
-from infra.constructs.consumers import consume_stream, encrypted_queue, stream_source
+from infra.constructs.consumers import (
+    consume_stream,
+    encrypted_queue,
+    expiring_bucket,
+    stream_source,
+)
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -176,21 +181,12 @@ class WebhooksConstruct(Construct):
             retention=settings.dead_letter_retention,
             removal_policy=removal_policy,
         )
-        # Kept when the stack goes: it holds only bodies that expire on their own, and a
-        # non-empty bucket would otherwise fail the deletion of a dev stack.
-        self.bodies = s3.Bucket(
+        self.bodies = expiring_bucket(
             self,
             "Bodies",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-notification-bodies", expiration=settings.bodies_expiration
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
+            rule=s3.LifecycleRule(
+                id="expire-notification-bodies", expiration=settings.bodies_expiration
+            ),
         )
         self.secrets_key = kms.Key(
             self,

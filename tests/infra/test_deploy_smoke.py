@@ -317,16 +317,7 @@ def test_an_export_job_runs_through_its_queue(
     (message,) = client("sqs", local_aws.endpoint_url).receive_message(
         QueueUrl=local_aws.jobs_queue_url, WaitTimeSeconds=1
     )["Messages"]
-    record = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:smoke-jobs",
-        "awsRegion": REGION,
-    }
+    record = _sqs_record(message["Body"], "smoke-jobs")
     result = invoke(dev, venv, local_aws, TRANSFER_JOBS.handler, {"Records": [record]})
     assert result == {"batchItemFailures": []}
     request = _api_request("GET", f"/exports/{job['id']}", env)
@@ -349,6 +340,20 @@ def test_a_webhook_subscription_is_created_with_a_sealed_secret(
     response = invoke(dev, venv, local_aws, route.handler, request)
     assert response["statusCode"] == 200, response
     assert json.loads(response["body"])["secret"].startswith("whsec_")
+
+
+def _sqs_record(body: str, queue: str) -> dict[str, Any]:
+    """An SQS record as Lambda's event source mapping hands it over: a first receive."""
+    return {
+        "messageId": "m1",
+        "receiptHandle": "r1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:000000000000:{queue}",
+        "awsRegion": REGION,
+    }
 
 
 def _stream_record(event_name: str, keys: dict[str, str], image: dict[str, Any]) -> Any:
@@ -398,16 +403,7 @@ def test_delivery_takes_an_sqs_batch(dev: Synthesized, venv: Path, local_aws: Lo
         created_at="2026-01-01T00:00:00.000Z",
         window_started_at=1_700_000_000.0,
     )
-    record = {
-        "messageId": "m1",
-        "receiptHandle": "r1",
-        "body": message.to_json(),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:smoke",
-        "awsRegion": REGION,
-    }
+    record = _sqs_record(message.to_json(), "smoke")
     result = invoke(dev, venv, local_aws, WEBHOOK_DELIVERY.handler, {"Records": [record]})
     assert result == {"batchItemFailures": []}  # a deleted subscription's: skipped
 
