@@ -19,6 +19,7 @@ SECTIONS = {
     "coldstart": "bench.coldstart",
     "dynamodb": "bench.dynamo_work",
     "webhooks": "bench.webhooks",
+    "scaling": "bench.scaling",
 }
 
 

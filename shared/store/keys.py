@@ -79,6 +79,33 @@ def search_order_parts(sort: str) -> tuple[str, str, str]:
     return term, field, user_id
 
 
+# Users in the order of an attribute (GET /users?order_by=attributes.<name>): an entry per
+# user and attribute in the user's partition, `O#<attribute>`, in GSI3 under one of
+# ORDER_SHARDS keys (every upsert may move an entry: docs/scaling.md).
+ORDERED_ATTRIBUTES = ("name", "signed_up_at", "last_seen_at")
+ORDER_SHARDS = 8
+ORDER_ENTRY_PREFIX = "O#"
+
+
+def order_entry(environment_id: str, user_id: str, attribute: str) -> dict[str, str]:
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{ORDER_ENTRY_PREFIX}{attribute}"}
+
+
+def order_listing(environment_id: str, attribute: str, user_id: str) -> str:
+    """GSI3 partition a user's entry for `attribute` is written to: its shard."""
+    return f"E#{environment_id}#ORDER#{attribute}#{shard_of(user_id, ORDER_SHARDS)}"
+
+
+def order_listings(environment_id: str, attribute: str) -> list[str]:
+    return [f"E#{environment_id}#ORDER#{attribute}#{shard}" for shard in range(ORDER_SHARDS)]
+
+
+def attribute_order(sortable_value: str, created_at: str, user_id: str) -> str:
+    """An ordered entry's GSI3SK: the value (shared/domain/sortable.py), then creation, then
+    the id, so ties come in creation order and every key is unique."""
+    return "\x01".join((sortable_value, created_at, user_id))
+
+
 def group(environment_id: str, group_id: str) -> dict[str, str]:
     return {"PK": f"E#{environment_id}#G#{group_id}", "SK": GROUP_SORT_KEY}
 
