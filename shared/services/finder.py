@@ -51,7 +51,8 @@ def list_users(environment_id: str, query: ListQuery) -> Page[Record]:
     descending = query.order_by[0].descending
     in_creation_order = [o.field for o in query.order_by] == ["created_at"]
     ordered_by = _indexed_order(query)
-    if ordered_by is not None and condition is None and group_id is None and email is None:
+    unfiltered = condition is None and group_id is None and email is None
+    if ordered_by is not None and unfiltered and user_order.is_ready(environment_id):
         return user_order.page(
             environment_id,
             ordered_by,

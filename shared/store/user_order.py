@@ -17,10 +17,12 @@ from typing import Any
 from shared.clock import now_iso
 from shared.domain.errors import InvalidInput
 from shared.domain.sortable import sortable
-from shared.store import attributed, dynamo, keys, sharded
+from shared.store import attributed, dynamo, keys, sharded, users
 from shared.store.attributed import Record
 from shared.store.bulk import delete_keys
 from shared.store.pages import Page
+from shared.store.parallel import run_all
+from shared.store.tenancy import ORDER_READY
 
 INDEX = "GSI3"
 
@@ -71,6 +73,41 @@ def _put(item: dict[str, Any]) -> None:
         if not dynamo.is_conditional_failure(error):
             raise
         # A later write of the user placed it already.
+
+
+def is_ready(environment_id: str) -> bool:
+    """Whether every user has its entries (else lists in these orders take the bounded
+    in-memory path, which sees every user)."""
+    found = attributed.get_item(keys.environment(environment_id))
+    return bool(found and found.get(ORDER_READY))
+
+
+def mark_ready(environment_id: str) -> None:
+    dynamo.update_existing(keys.environment(environment_id), {ORDER_READY: True})
+
+
+def backfill(environment_id: str, *, page_size: int = 100) -> int:
+    """Gives every user its entries (those written before entries existed), then marks the
+    environment ready; how many users it went through. Idempotent, and safe beside live
+    writes: an entry is written only if none of the user's version or later is there."""
+    placed = 0
+    for records in users.in_creation_order(
+        environment_id, descending=False, starting_after=None, page_size=page_size
+    ):
+        run_all(
+            [
+                write
+                for record in records
+                for write in entry_writes(
+                    environment_id,
+                    record,
+                    {name: record.attributes.get(name) for name in keys.ORDERED_ATTRIBUTES},
+                )
+            ]
+        )
+        placed += len(records)
+    mark_ready(environment_id)
+    return placed
 
 
 def delete_entries(environment_id: str, user_id: str) -> None:

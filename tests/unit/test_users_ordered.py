@@ -90,7 +90,9 @@ def test_a_page_by_an_attribute_is_one_query_per_shard_and_one_batch_read(
     dynamodb_calls.clear()
     status, page = users("GET", "/users", query="order_by=attributes.name&limit=10")
     assert (status, len(page["data"]), page["has_more"]) == (200, 10, True)
-    assert sorted(dynamodb_calls) == ["BatchGetItem"] + ["Query"] * keys.ORDER_SHARDS
+    # The environment item says every user has its entries (a GetItem), then the shards.
+    expected = ["BatchGetItem", "GetItem"] + ["Query"] * keys.ORDER_SHARDS
+    assert sorted(dynamodb_calls) == expected
 
 
 def test_an_unknown_starting_after_is_a_400(users: Invoke) -> None:
@@ -103,3 +105,28 @@ def test_ordered_entries_notify_nothing() -> None:
 
     entry = keys.order_entry("env", "u1", "name")
     assert keys.data_key_of(entry["PK"], entry["SK"]) is None
+
+
+def test_users_written_before_entries_are_listed_and_placed_by_the_reindex(
+    users: Invoke, environment: str
+) -> None:
+    """An environment from before ordered entries: its lists keep the in-memory path (every
+    user listed) until `waymark env reindex` has placed its users, then use the entries."""
+    from shared.store import dynamo, keys, user_order
+
+    for user_id, name in VALUES.items():
+        attributes = {"name": name} if name is not None else {"plan": "x"}
+        users("POST", "/users", body={"id": user_id, "attributes": attributes})
+    expected = _in_memory(users, "attributes.name")
+    # As the version before entries left it: no entries, no mark.
+    for user_id in VALUES:
+        user_order.delete_entries(environment, user_id)
+    dynamo.update_existing(keys.environment(environment), {}, ("order_ready",))
+    assert not user_order.is_ready(environment)
+    assert _walk(users, "attributes.name", 4) == expected
+
+    assert user_order.backfill(environment, page_size=4) == len(VALUES)
+    assert user_order.is_ready(environment)
+    assert _walk(users, "attributes.name", 4) == expected
+    assert user_order.backfill(environment) == len(VALUES)  # again: nothing changes
+    assert _walk(users, "attributes.name", 100) == expected
