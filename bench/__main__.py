@@ -22,6 +22,7 @@ SECTIONS = {
     "webhooks": "bench.webhooks",
     "growth": "bench.growth",
     "cost": "bench.cost",
+    "scaling": "bench.scaling",
 }
 
 

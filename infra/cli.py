@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     environments.add_parser(
         "sync", help="give every environment its usage-plan key and plan (after an upgrade)"
     )
+    reindex = environments.add_parser(
+        "reindex",
+        help="place the users written before ordered lists existed (after an upgrade)",
+    )
+    reindex.add_argument("environment_id", nargs="?", help="default: every environment")
 
     webhooks = commands.add_parser("webhooks", help="webhook subscriptions").add_subparsers(
         dest="action", required=True
@@ -181,6 +186,19 @@ def run_webhooks() -> tuple[Any, str]:
     return {"sealed": total}, f"Sealed the secrets of {total} subscription(s)."
 
 
+def _reindex(environment_id: str | None) -> tuple[Any, str]:
+    """Gives the users of one environment (or all) their ordered entries: until then their
+    lists by name, signed_up_at or last_seen_at take the bounded in-memory path."""
+    from shared.store import tenancy, user_order
+
+    if environment_id is not None and tenancy.get_environment(environment_id) is None:
+        raise LookupError(f"No environment {environment_id}")
+    targets = [environment_id] if environment_id else [e.id for e in tenancy.list_environments()]
+    placed = {target: user_order.backfill(target) for target in targets}
+    total = sum(placed.values())
+    return placed, f"Placed {total} user(s) of {len(placed)} environment(s) in their orders."
+
+
 def run_environment(arguments: argparse.Namespace, plans: UsagePlans | None) -> tuple[Any, str]:
     from shared.store import tenancy
 
@@ -203,6 +221,8 @@ def run_environment(arguments: argparse.Namespace, plans: UsagePlans | None) -> 
         for environment in environments:
             plans.assign(environment.id, environment.effective_limits)
         return {"synced": len(environments)}, f"{len(environments)} environment(s) in sync."
+    if arguments.action == "reindex":
+        return _reindex(arguments.environment_id)
     found = tenancy.get_environment(arguments.environment_id)
     if arguments.action == "limits" and found is not None:
         found = tenancy.set_rate_limits(found.id, _limits(arguments, found))

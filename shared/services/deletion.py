@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.store import groups, memberships, purges, search, sessions, users
+from shared.store import groups, memberships, purges, search, sessions, user_order, users
 from shared.store.attributed import Record
 from shared.store.parallel import run_all
 from shared.store.purges import PurgeJob
@@ -36,6 +36,7 @@ def delete_user(environment_id: str, user_id: str) -> None:
             ),
             lambda: sessions.release_locks(environment_id, user_id),
             lambda: search.delete_entries(environment_id, user_id),
+            lambda: user_order.delete_entries(environment_id, user_id),
         ]
     )
     purges.record(environment_id, "user", user_id)

@@ -6,7 +6,9 @@
   (FILTER_EXAMINE_BUDGET_WITH_MEMBERSHIPS when the condition needs users' memberships and
   groups): the page ends with what matched, `has_more` and a cursor to continue, so work per
   request is bounded however rare the matches.
-- Anything else (ordering by attributes, a group's members, a user's groups) needs every
+- Users ordered by `name`, `signed_up_at` or `last_seen_at`, with no filter, page through
+  their ordered entries (shared/store/user_order.py): one Query per shard, side by side.
+- Anything else (other orders, or with a filter; a group's members, a user's groups) needs every
   candidate before sorting: at most SORT_READ_BUDGET are read, and more is a 400 that says
   how to narrow the request.
 """
@@ -25,8 +27,9 @@ from shared.domain.limits import (
 )
 from shared.domain.ordering import page_in_memory
 from shared.http.listing import ListQuery
-from shared.store import groups, memberships, segments, users
+from shared.store import groups, memberships, segments, user_order, users
 from shared.store.attributed import Record
+from shared.store.keys import ORDERED_ATTRIBUTES
 from shared.store.pages import Page
 
 Matcher = Callable[[Record], bool]
@@ -47,6 +50,16 @@ def list_users(environment_id: str, query: ListQuery) -> Page[Record]:
         limits.check_email(email, "email")
     descending = query.order_by[0].descending
     in_creation_order = [o.field for o in query.order_by] == ["created_at"]
+    ordered_by = _indexed_order(query)
+    unfiltered = condition is None and group_id is None and email is None
+    if ordered_by is not None and unfiltered and user_order.is_ready(environment_id):
+        return user_order.page(
+            environment_id,
+            ordered_by,
+            limit=query.limit,
+            descending=descending,
+            starting_after=query.starting_after,
+        )
     if group_id is None and in_creation_order:
         if condition is None:
             return users.list_page(
@@ -105,6 +118,18 @@ def list_users(environment_id: str, query: ListQuery) -> Page[Record]:
         matches = _user_matcher(condition, context)
         candidates = [c for c in candidates if matches(c)]
     return _sorted_page(candidates, query)
+
+
+def _indexed_order(query: ListQuery) -> str | None:
+    """The ordered attribute whose entries give this order: `attributes.<name>` alone, or
+    followed by `created_at` the same way (entries break ties by creation)."""
+    first, *rest = query.order_by
+    name = first.field.removeprefix("attributes.")
+    if name == first.field or name not in ORDERED_ATTRIBUTES:
+        return None
+    if rest and [(o.field, o.descending) for o in rest] != [("created_at", first.descending)]:
+        return None
+    return name
 
 
 def list_groups(environment_id: str, query: ListQuery) -> Page[Record]:

@@ -28,9 +28,19 @@ from shared.domain.search import SEARCH_FIELDS, index_terms
 from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
 from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
 from shared.observability import logger
-from shared.store import attributed, definitions, events, groups, memberships, search, users
+from shared.store import (
+    attributed,
+    definitions,
+    events,
+    groups,
+    memberships,
+    search,
+    user_order,
+    users,
+)
 from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
+from shared.store.keys import ORDERED_ATTRIBUTES
 from shared.store.parallel import run_all
 
 
@@ -77,7 +87,13 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         return partial(attributed.write, upsert, current.get(upsert.key_tuple))
 
     stored = run_all([writing(user), *(writing(group) for group, _ in linked)])[0]
-    _index_for_search(environment_id, stored, user.changes, created=user.key_tuple not in current)
+    created = user.key_tuple not in current
+    run_all(
+        [
+            *_search_entry_writes(environment_id, stored, user.changes, created=created),
+            *_order_entry_writes(environment_id, stored, user.changes, created=created),
+        ]
+    )
     run_all([writing(membership) for _, membership in linked])
     if body.prune_memberships:
         stale = [
@@ -94,9 +110,9 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
     return stored
 
 
-def _index_for_search(
+def _search_entry_writes(
     environment_id: str, stored: Record, changes: list[AttributeChange], *, created: bool
-) -> None:
+) -> list[Callable[[], None]]:
     """Index what the write touched of the user's id, email and name, as stored after it (a
     new user: every value it has)."""
     touched = {c.name for c in changes} & set(SEARCH_FIELDS[1:])
@@ -105,8 +121,24 @@ def _index_for_search(
         for field, term in index_terms(stored.id, stored.attributes).items()
         if field in touched or (created and term is not None)
     }
-    if terms:
-        search.write_entries(environment_id, stored.id, int(stored.fields["v"]), terms)
+    return search.entry_writes(environment_id, stored.id, int(stored.fields["v"]), terms)
+
+
+def _order_entry_writes(
+    environment_id: str, stored: Record, changes: list[AttributeChange], *, created: bool
+) -> list[Callable[[], None]]:
+    """Place the user by each ordered attribute the write touched, as stored after it (a new
+    user: by every ordered attribute, missing ones too, so that it is listed)."""
+    touched = {c.name for c in changes}
+    return user_order.entry_writes(
+        environment_id,
+        stored,
+        {
+            name: stored.attributes.get(name)
+            for name in ORDERED_ATTRIBUTES
+            if created or name in touched
+        },
+    )
 
 
 def set_content_subscription(environment_id: str, user_id: str, *, subscribed: bool) -> Record:

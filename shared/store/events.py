@@ -1,7 +1,8 @@
 """Events: in their user's partition (or their group's), SK `EV#<id>`.
 
 Event ids sort by creation, so they are the order of every event list and their own cursor.
-GSI1 lists an environment's events, GSI2 one event name's, GSI3 a group's.
+GSI1 lists an environment's events, GSI2 one event name's (both in shards: keys.EVENT_SHARDS),
+GSI3 a group's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from shared.clock import now_iso
 from shared.domain import limits
 from shared.domain.errors import InvalidInput
 from shared.ids import sortable_id
-from shared.store import dynamo, keys
+from shared.store import dynamo, keys, sharded
 from shared.store.pages import Page, query_page
 
 
@@ -84,9 +85,9 @@ def new_event(
         "time": event.time,
         "created_at": created_at,
         "attributes": attributes,
-        "GSI1PK": keys.events_listing(environment_id),
+        "GSI1PK": keys.events_listing_shard(environment_id, event_id),
         "GSI1SK": event_id,
-        "GSI2PK": keys.events_by_name_listing(environment_id, name),
+        "GSI2PK": keys.events_by_name_listing_shard(environment_id, name, event_id),
         "GSI2SK": event_id,
     }
     if user_id:
@@ -116,19 +117,31 @@ def list_page(
 ) -> Page[Event]:
     """In creation order (newest first by default).
 
-    One filter is one index partition: a user's events (table), a group's (GSI3), a name's
-    (GSI2). A second filter is applied to the owner's partition as it is read, within
-    `FILTER_EXAMINE_BUDGET` events a request (the page then ends early with a cursor).
+    Every event (GSI1) or a name's (GSI2) is a merge of the shards; a user's events are its
+    partition, a group's one GSI3 partition. A second filter is applied to the owner's
+    partition as it is read, within `FILTER_EXAMINE_BUDGET` events a request (the page then
+    ends early with a cursor).
     """
+    if user_id is None and group_id is None:
+        # Every event, or one name's: written in shards, read from all of them.
+        listings = (
+            keys.events_listings(environment_id)
+            if name is None
+            else keys.events_by_name_listings(environment_id, name)
+        )
+        merged = sharded.page(
+            index="GSI1" if name is None else "GSI2",
+            partitions=listings,
+            limit=limit,
+            descending=descending,
+            beyond=starting_after,
+        )
+        return Page(items=[event_from_item(i) for i in merged.items], has_more=merged.has_more)
     index: str | None
     if user_id is not None:
         index, partition = None, keys.user(environment_id, user_id)["PK"]
-    elif group_id is not None:
-        index, partition = "GSI3", keys.group_events_listing(environment_id, group_id)
-    elif name is not None:
-        index, partition = "GSI2", keys.events_by_name_listing(environment_id, name)
     else:
-        index, partition = "GSI1", keys.events_listing(environment_id)
+        index, partition = "GSI3", keys.group_events_listing(environment_id, group_id or "")
     start = None
     if starting_after and index is None:
         start = {"PK": partition, "SK": keys.event_sort_key(starting_after)}
@@ -137,7 +150,7 @@ def list_page(
     if group_id is not None and user_id is not None:
         filters.append("group_id = :group")
         values[":group"] = group_id
-    if name is not None and index != "GSI2":
+    if name is not None:
         filters.append("#name = :name")
         values[":name"] = name
     filtered = bool(filters)

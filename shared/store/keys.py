@@ -6,6 +6,7 @@ Data keys start with the environment (`E#<env>#...`), so no query can cross tena
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -78,6 +79,33 @@ def search_order_parts(sort: str) -> tuple[str, str, str]:
     return term, field, user_id
 
 
+# Users in the order of an attribute (GET /users?order_by=attributes.<name>): an entry per
+# user and attribute in the user's partition, `O#<attribute>`, in GSI3 under one of
+# ORDER_SHARDS keys (every upsert may move an entry: docs/scaling.md).
+ORDERED_ATTRIBUTES = ("name", "signed_up_at", "last_seen_at")
+ORDER_SHARDS = 8
+ORDER_ENTRY_PREFIX = "O#"
+
+
+def order_entry(environment_id: str, user_id: str, attribute: str) -> dict[str, str]:
+    return {"PK": user(environment_id, user_id)["PK"], "SK": f"{ORDER_ENTRY_PREFIX}{attribute}"}
+
+
+def order_listing(environment_id: str, attribute: str, user_id: str) -> str:
+    """GSI3 partition a user's entry for `attribute` is written to: its shard."""
+    return f"E#{environment_id}#ORDER#{attribute}#{shard_of(user_id, ORDER_SHARDS)}"
+
+
+def order_listings(environment_id: str, attribute: str) -> list[str]:
+    return [f"E#{environment_id}#ORDER#{attribute}#{shard}" for shard in range(ORDER_SHARDS)]
+
+
+def attribute_order(sortable_value: str, created_at: str, user_id: str) -> str:
+    """An ordered entry's GSI3SK: the value (shared/domain/sortable.py), then creation, then
+    the id, so ties come in creation order and every key is unique."""
+    return "\x01".join((sortable_value, created_at, user_id))
+
+
 def group(environment_id: str, group_id: str) -> dict[str, str]:
     return {"PK": f"E#{environment_id}#G#{group_id}", "SK": GROUP_SORT_KEY}
 
@@ -132,14 +160,48 @@ def event_id_of(key: dict[str, str], index: str | None) -> str:
     return key[f"{index}SK"]
 
 
+# Every event lands in one GSI1 key of its environment and one GSI2 key of its name: at 2,000
+# events a second that is twice what one partition takes (docs/scaling.md). Each is written
+# in one of EVENT_SHARDS shards (by the event id's hash) and read from all of them, merged.
+EVENT_SHARDS = 8
+
+
+def shard_of(item_id: str, shards: int) -> int:
+    """The shard an item id writes to: stable across processes (not Python's `hash`)."""
+    return zlib.crc32(item_id.encode()) % shards
+
+
 def events_listing(environment_id: str) -> str:
-    """GSI1 partition holding an environment's events, sorted by time."""
+    """GSI1 partition of an environment's events before sharding (still read: old events
+    keep it), sorted by time."""
     return f"E#{environment_id}#EVENTS"
 
 
+def events_listing_shard(environment_id: str, event_id: str) -> str:
+    """GSI1 partition an event is written to: its shard of the environment's events."""
+    return f"{events_listing(environment_id)}#{shard_of(event_id, EVENT_SHARDS)}"
+
+
+def events_listings(environment_id: str) -> list[str]:
+    """Every GSI1 partition of an environment's events: the shards and the unsharded one."""
+    base = events_listing(environment_id)
+    return [f"{base}#{shard}" for shard in range(EVENT_SHARDS)] + [base]
+
+
 def events_by_name_listing(environment_id: str, name: str) -> str:
-    """GSI2 partition holding the events of one name, sorted by time."""
+    """GSI2 partition of the events of one name before sharding (still read), by time."""
     return f"E#{environment_id}#EVENTS#{name}"
+
+
+def events_by_name_listing_shard(environment_id: str, name: str, event_id: str) -> str:
+    """GSI2 partition an event is written to: its shard of its name's events (names hold no
+    `#`, so no name's key is another's shard)."""
+    return f"{events_by_name_listing(environment_id, name)}#{shard_of(event_id, EVENT_SHARDS)}"
+
+
+def events_by_name_listings(environment_id: str, name: str) -> list[str]:
+    base = events_by_name_listing(environment_id, name)
+    return [f"{base}#{shard}" for shard in range(EVENT_SHARDS)] + [base]
 
 
 def group_events_listing(environment_id: str, group_id: str) -> str:

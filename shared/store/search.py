@@ -11,7 +11,7 @@ removes them at once, so the same id made again is indexed from version 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,12 +29,17 @@ def write_entries(
     environment_id: str, user_id: str, version: int, terms: dict[str, str | None]
 ) -> None:
     """Index the user's `terms` (field -> folded text, None for none) as of its `version`."""
-    run_all(
-        [
-            partial(_write_entry, environment_id, user_id, version, field, term)
-            for field, term in terms.items()
-        ]
-    )
+    run_all(entry_writes(environment_id, user_id, version, terms))
+
+
+def entry_writes(
+    environment_id: str, user_id: str, version: int, terms: dict[str, str | None]
+) -> list[Callable[[], None]]:
+    """The writes of `write_entries`, for the caller to run side by side with others."""
+    return [
+        partial(_write_entry, environment_id, user_id, version, field, term)
+        for field, term in terms.items()
+    ]
 
 
 def _write_entry(

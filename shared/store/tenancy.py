@@ -61,11 +61,19 @@ def create_environment(name: str) -> Environment:
                 "id": environment.id,
                 "name": name,
                 "created_at": environment.created_at,
+                # No users yet: each gets its ordered entries as it is written
+                # (shared/store/user_order.py).
+                ORDER_READY: True,
             }
         ),
         ConditionExpression="attribute_not_exists(PK)",
     )
     return environment
+
+
+# On the environment item: every user has its ordered entries (an environment created before
+# them has it once `waymark env reindex` has placed its users).
+ORDER_READY = "order_ready"
 
 
 def get_environment(environment_id: str) -> Environment | None:

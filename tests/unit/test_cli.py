@@ -60,3 +60,25 @@ def test_creating_a_key_for_a_missing_environment_fails(
     code, error = run(capsys, "key", "create", "env_missing")
     assert code == 1
     assert "env_missing" in error["error"]
+
+
+def test_reindex_places_every_environments_users_and_refuses_an_unknown_one(
+    table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.http.models import UpsertUserBody
+    from shared.services import writes
+    from shared.store import dynamo, keys, user_order
+
+    environment_id = tenancy.create_environment("Old").id
+    for user_id in ("a", "b"):
+        writes.upsert_user(environment_id, UpsertUserBody.model_validate({"id": user_id}))
+        user_order.delete_entries(environment_id, user_id)  # as before ordered entries
+    dynamo.update_existing(keys.environment(environment_id), {}, ("order_ready",))
+
+    code, placed = run(capsys, "env", "reindex", environment_id)
+    assert (code, placed) == (0, {environment_id: 2})
+    assert user_order.is_ready(environment_id)
+    page = user_order.page(environment_id, "name", limit=10, descending=False, starting_after=None)
+    assert [user.id for user in page.items] == ["a", "b"]
+    code, error = run(capsys, "env", "reindex", "env_missing")
+    assert code == 1 and "No environment" in error["error"]

@@ -181,13 +181,24 @@ def test_a_group_condition_examines_fewer_users_per_request(
     assert (ids(page), page["has_more"]) == (["bob"], True)
 
 
-def test_sorting_more_users_than_the_read_budget_is_a_400(
+def test_sorting_more_users_than_the_read_budget_with_a_condition_is_a_400(
     users: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(finder, "SORT_READ_BUDGET", 2)
-    status, body = users("GET", "/users", query="order_by=attributes.name")
+    pro = condition(
+        {"type": "attribute", "attribute_name": "plan", "operator": "eq", "value": "Pro"}
+    )
+    status, body = users("GET", "/users", query=f"order_by=attributes.name&{pro}")
     assert status == 400
     assert "order_by" in body["error"]["message"] and "created_at" in body["error"]["message"]
+
+
+def test_ordering_by_an_ordered_attribute_without_a_filter_has_no_read_budget(
+    users: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finder, "SORT_READ_BUDGET", 2)
+    status, page = users("GET", "/users", query="order_by=attributes.name")
+    assert (status, ids(page)) == (200, ["ann", "bob", "cyd"])
 
 
 def test_group_id_filter_and_attribute_ordering(users: Invoke) -> None:
