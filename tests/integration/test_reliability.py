@@ -102,8 +102,8 @@ def test_deleting_a_user_with_ten_thousand_events(
     api.request("POST", "/users", json={"id": "busy", "groups": [{"id": "team"}]})
     _seed_events(api.environment, "busy", 10_000)
     partition = keys.user(api.environment, "busy")["PK"]
-    # The user, its membership and its id's search entry.
-    assert _count_partition(partition) == 10_000 + 3
+    # The user, its membership, its id's search entry and its entry in each ordered list.
+    assert _count_partition(partition) == 10_000 + 3 + len(keys.ORDERED_ATTRIBUTES)
 
     response = api.request("DELETE", "/users/busy")
     assert response.status == 200  # the API answers at once; the cascade does the rest
