@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+if TYPE_CHECKING:
+    from shared.settings_model import Settings
 
 DEFAULT_SUBSCRIPTION_LIMIT = 100
 # The namespace of every custom metric: the stack (and the local stack) set it as
@@ -57,56 +58,13 @@ LOCAL_ONLY_VARIABLES = (
     Variables.WEBHOOK_BACKOFF_SCALE,
 )
 
-Text = Annotated[str, Field(min_length=1)]
-
 
 class SettingsError(RuntimeError):
     """The function's environment is incomplete or malformed: a deployment mistake."""
 
 
-class Settings(BaseModel):
-    """What the functions read from their environment. Optional fields are needed only by
-    some functions; the code that needs one asks for it with `require`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    table_name: Text
-    region: Text
-    # Webhooks: the delivery queue and its dead-letter queue (SQS URLs), the S3 bucket for
-    # notification bodies too large for a queue message, the KMS key of the secrets.
-    webhook_queue_url: Text | None = None
-    webhook_dead_letter_queue_url: Text | None = None
-    webhook_bodies_bucket: Text | None = None
-    webhook_secrets_key_id: Text | None = None
-    # How many webhook subscriptions one environment may have.
-    webhook_subscription_limit: Annotated[int, Field(ge=1)] = DEFAULT_SUBSCRIPTION_LIMIT
-    # Import and export jobs: the bucket of their files, and the queue of their steps.
-    transfers_bucket: Text | None = None
-    jobs_queue_url: Text | None = None
-    dynamodb_endpoint_url: Text | None = None
-    sqs_endpoint_url: Text | None = None
-    s3_endpoint_url: Text | None = None
-    kms_endpoint_url: Text | None = None
-    # Local development only: lets webhooks go to http:// loopback receivers.
-    webhooks_allow_loopback: bool = False
-    # Tests only: multiplies the retry schedule and the 3-day window.
-    webhook_backoff_scale: Annotated[float, Field(gt=0)] = 1.0
-
-    @field_validator("webhooks_allow_loopback", mode="before")
-    @classmethod
-    def _switch(cls, value: object) -> object:
-        return value == "1" if isinstance(value, str) else value
-
-    def require(self, field: str) -> str:
-        """An optional setting this function cannot work without."""
-        value = getattr(self, field)
-        if not value:
-            raise SettingsError(f"{_VARIABLE_OF[field]} is not set: this function needs it.")
-        return str(value)
-
-
 # Field -> variable; the region alone has a fallback (Lambda sets AWS_REGION).
-_VARIABLE_OF = {
+VARIABLE_OF = {
     "table_name": Variables.TABLE_NAME,
     "region": Variables.REGION,
     "webhook_queue_url": Variables.WEBHOOK_QUEUE_URL,
@@ -129,21 +87,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Parse `environ`; an empty variable counts as unset. Raises SettingsError naming every
     missing or malformed variable."""
     values: dict[str, str] = {
-        field: environ[variable]
-        for field, variable in _VARIABLE_OF.items()
-        if environ.get(variable)
+        field: environ[variable] for field, variable in VARIABLE_OF.items() if environ.get(variable)
     }
     if "region" not in values and environ.get(Variables.DEFAULT_REGION):
         values["region"] = environ[Variables.DEFAULT_REGION]
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as error:
-        problems = [
-            f"{_VARIABLE_OF[str(e['loc'][0])]}: "
-            + ("missing" if e["type"] == "missing" else e["msg"])
-            for e in error.errors(include_url=False)
-        ]
-        raise SettingsError("Invalid function environment: " + "; ".join(problems)) from None
+    # The model is pydantic's: loaded by the first read, not at import (cold start).
+    from shared.settings_model import validate
+
+    return validate(values)
 
 
 @lru_cache(maxsize=1)

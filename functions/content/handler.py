@@ -18,11 +18,12 @@ from shared.http.app import (
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import Body, ContentBody, ContentPatchBody, DraftBody, PublishBody
 from shared.http.returns import EXTENSION
 from shared.services import content as service
 from shared.services.expansion import Expander
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 CONTENT_LIST = ListSpec(
@@ -51,6 +52,8 @@ def _content(content: Content, expand: tuple[str, ...]) -> dict[str, Any]:
 
 @app.post("/content", openapi_extensions=EXTENSION)
 def create_content() -> returns.Content:
+    from shared.http.models import ContentBody
+
     expand = _expand()
     body = parse_model(ContentBody, json_body(app))
     return _content(service.create(environment_id(app), body.name, body.type), expand)
@@ -63,6 +66,8 @@ def get_content(content_id: str) -> returns.Content:
 
 @app.patch(ONE, openapi_extensions=EXTENSION)
 def update_content(content_id: str) -> returns.Content:
+    from shared.http.models import ContentPatchBody
+
     expand = _expand()
     body = parse_model(ContentPatchBody, json_body(app))
     return _content(service.update(environment_id(app), content_id, body.name, body.type), expand)
@@ -70,6 +75,8 @@ def update_content(content_id: str) -> returns.Content:
 
 @app.post(f"{ONE}/archive", openapi_extensions=EXTENSION)
 def archive_content(content_id: str) -> returns.Content:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
     return _content(service.set_archived(environment_id(app), content_id, archived=True), expand)
@@ -77,6 +84,8 @@ def archive_content(content_id: str) -> returns.Content:
 
 @app.post(f"{ONE}/unarchive", openapi_extensions=EXTENSION)
 def unarchive_content(content_id: str) -> returns.Content:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _content(service.set_archived(environment_id(app), content_id, archived=False), expand)
@@ -84,6 +93,8 @@ def unarchive_content(content_id: str) -> returns.Content:
 
 @app.patch(f"{ONE}/draft", openapi_extensions=EXTENSION)
 def edit_draft(content_id: str) -> returns.ContentVersion:
+    from shared.http.models import DraftBody
+
     env = environment_id(app)
     expand = parse_expand(query_params(app), "content_version")
     body = parse_model(DraftBody, json_body(app))
@@ -92,6 +103,8 @@ def edit_draft(content_id: str) -> returns.ContentVersion:
 
 @app.post(f"{ONE}/publish", openapi_extensions=EXTENSION)
 def publish_content(content_id: str) -> returns.Content:
+    from shared.http.models import PublishBody
+
     expand = _expand()
     body = parse_model(PublishBody, optional_json_body(app))
     return _content(service.publish(environment_id(app), content_id, body.description), expand)

@@ -20,11 +20,12 @@ from shared.http.app import (
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import AnswerBody, Body, ProgressBody, StartSessionBody
 from shared.http.returns import EXTENSION
 from shared.services import sessions as service
 from shared.services.expansion import Expander
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 SESSIONS_LIST = ListSpec(
@@ -47,6 +48,8 @@ def _session(session: Session, expand: tuple[str, ...]) -> dict[str, Any]:
 
 @app.post("/content_sessions", openapi_extensions=EXTENSION)
 def start_session() -> returns.ContentSession:
+    from shared.http.models import StartSessionBody
+
     expand = _expand()
     body = parse_model(StartSessionBody, json_body(app))
     return _session(service.start(environment_id(app), body), expand)
@@ -65,6 +68,8 @@ def delete_session(session_id: str) -> returns.Deleted:
 
 @app.post(f"{ONE}/progress", openapi_extensions=EXTENSION)
 def record_progress(session_id: str) -> returns.ContentSession:
+    from shared.http.models import ProgressBody
+
     expand = _expand()
     body = parse_model(ProgressBody, json_body(app))
     return _session(service.record_progress(environment_id(app), session_id, body.progress), expand)
@@ -72,6 +77,8 @@ def record_progress(session_id: str) -> returns.ContentSession:
 
 @app.post(f"{ONE}/answers", openapi_extensions=EXTENSION)
 def answer(session_id: str) -> returns.ContentSession:
+    from shared.http.models import AnswerBody
+
     expand = _expand()
     body = parse_model(AnswerBody, json_body(app))
     return _session(service.answer(environment_id(app), session_id, body), expand)
@@ -79,6 +86,8 @@ def answer(session_id: str) -> returns.ContentSession:
 
 @app.post(f"{ONE}/tasks/<task_cvid>/complete", openapi_extensions=EXTENSION)
 def complete_task(session_id: str, task_cvid: str) -> returns.ContentSession:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
     return _session(service.complete_task(environment_id(app), session_id, task_cvid), expand)
@@ -86,6 +95,8 @@ def complete_task(session_id: str, task_cvid: str) -> returns.ContentSession:
 
 @app.post(f"{ONE}/activate_launcher", openapi_extensions=EXTENSION)
 def activate_launcher(session_id: str) -> returns.ContentSession:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.activate_launcher(environment_id(app), session_id), expand)
@@ -93,6 +104,8 @@ def activate_launcher(session_id: str) -> returns.ContentSession:
 
 @app.post(f"{ONE}/complete", openapi_extensions=EXTENSION)
 def complete(session_id: str) -> returns.ContentSession:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.complete(environment_id(app), session_id), expand)
@@ -100,6 +113,8 @@ def complete(session_id: str) -> returns.ContentSession:
 
 @app.post(f"{ONE}/end", openapi_extensions=EXTENSION)
 def end(session_id: str) -> returns.ContentSession:
+    from shared.http.models import Body
+
     expand = _expand()
     parse_model(Body, optional_json_body(app))
     return _session(service.end(environment_id(app), session_id), expand)

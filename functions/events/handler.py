@@ -15,12 +15,13 @@ from shared.http.app import (
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import TrackEventBody
 from shared.http.returns import EXTENSION
 from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import events
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 EVENTS_LIST = ListSpec(
@@ -34,6 +35,8 @@ EVENTS_LIST = ListSpec(
 
 @app.post("/events")
 def track_event() -> returns.Event:
+    from shared.http.models import TrackEventBody
+
     env = environment_id(app)
     expand = parse_expand(query_params(app), "event")
     event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))

@@ -17,11 +17,12 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import UpsertGroupBody
 from shared.services import deletion, finder, writes
 from shared.services.expansion import Expander
 from shared.store import groups
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 GROUPS_LIST = ListSpec(
@@ -34,6 +35,8 @@ GROUPS_LIST = ListSpec(
 
 @app.post("/groups")
 def upsert_group() -> returns.Group:
+    from shared.http.models import UpsertGroupBody
+
     env = environment_id(app)
     expand = parse_expand(query_params(app), "group")
     body = parse_model(UpsertGroupBody, json_body(app))

@@ -18,11 +18,12 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_list_query
-from shared.http.models import SegmentBody, SegmentPatchBody
 from shared.http.returns import EXTENSION
 from shared.store import segments
 from shared.store.segments import Segment
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 SEGMENTS_LIST = ListSpec(object_type="segment", order_fields=frozenset({"created_at"}))
@@ -41,6 +42,8 @@ def _object(segment: Segment) -> dict[str, Any]:
 
 @app.post("/segments", openapi_extensions=EXTENSION)
 def create_segment() -> returns.Segment:
+    from shared.http.models import SegmentBody
+
     body = parse_model(SegmentBody, json_body(app))
     conditions.parse_condition(body.condition)
     return _object(segments.create(environment_id(app), body.name, body.condition))
@@ -56,6 +59,8 @@ def get_segment(segment_id: str) -> returns.Segment:
 
 @app.patch("/segments/<segment_id>", openapi_extensions=EXTENSION)
 def update_segment(segment_id: str) -> returns.Segment:
+    from shared.http.models import SegmentPatchBody
+
     body = parse_model(SegmentPatchBody, json_body(app))
     if body.condition is not None:
         conditions.parse_condition(body.condition)

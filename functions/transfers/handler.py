@@ -18,10 +18,11 @@ from shared.http.app import (
 )
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_list_query
-from shared.http.models import Body, ExportBody, ImportBody
 from shared.http.returns import EXTENSION
 from shared.services import jobs
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 ROW_ERRORS = ListSpec(object_type="import_row_error", order_fields=frozenset(), opaque_cursor=True)
@@ -29,6 +30,8 @@ ROW_ERRORS = ListSpec(object_type="import_row_error", order_fields=frozenset(), 
 
 @app.post("/imports", openapi_extensions=EXTENSION)
 def create_import() -> returns.ImportJob:
+    from shared.http.models import ImportBody
+
     body = parse_model(ImportBody, json_body(app))
     return jobs.job_object(jobs.create_import(environment_id(app), body.object_type, body.format))
 
@@ -40,6 +43,8 @@ def get_import(job_id: str) -> returns.ImportJob:
 
 @app.post("/imports/<job_id>/start", openapi_extensions=EXTENSION)
 def start_import(job_id: str) -> returns.ImportJob:
+    from shared.http.models import Body
+
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400
     return jobs.job_object(jobs.start_import(environment_id(app), job_id))
 
@@ -62,6 +67,8 @@ def list_row_errors(job_id: str) -> returns.ImportRowErrorList:
 
 @app.post("/exports", openapi_extensions=EXTENSION)
 def create_export() -> returns.ExportJob:
+    from shared.http.models import ExportBody
+
     body = parse_model(ExportBody, json_body(app))
     condition = json.dumps(body.condition) if body.condition is not None else None
     job = jobs.create_export(environment_id(app), body.object_type, body.format, condition)

@@ -17,12 +17,13 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import Body, UpsertUserBody
 from shared.http.returns import EXTENSION
 from shared.services import deletion, finder, search, writes
 from shared.services.expansion import Expander
 from shared.store import users
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 USERS_LIST = ListSpec(
@@ -42,6 +43,8 @@ USERS_SEARCH = ListSpec(
 
 @app.post("/users")
 def upsert_user() -> returns.User:
+    from shared.http.models import UpsertUserBody
+
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     body = parse_model(UpsertUserBody, json_body(app))
@@ -94,6 +97,8 @@ def resubscribe(user_id: str) -> returns.User:
 
 
 def _subscription(user_id: str, *, subscribed: bool) -> returns.User:
+    from shared.http.models import Body
+
     env = environment_id(app)
     expand = parse_expand(query_params(app), "user")
     parse_model(Body, optional_json_body(app))  # no fields: any is a 400

@@ -22,11 +22,12 @@ from shared.http.app import (
     request_id,
 )
 from shared.http.conventions import parse_model
-from shared.http.models import BulkUsersBody
 from shared.http.returns import EXTENSION
 from shared.services import bulk
 from shared.store.attributed import Record
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 # Items start only while this much time is left: the longest single upsert (201 items
@@ -38,6 +39,8 @@ NOT_PROCESSED = "not_processed"
 
 @app.post("/users/bulk", openapi_extensions=EXTENSION)
 def bulk_upsert_users() -> returns.BulkUserResults:
+    from shared.http.models import BulkUsersBody
+
     env = environment_id(app)
     body = parse_model(BulkUsersBody, json_body(app, MAX_BULK_BODY_BYTES))
     outcomes = bulk.upsert_users(

@@ -22,13 +22,6 @@ from shared.http.app import (
 from shared.http.conventions import API_VERSION, parse_model
 from shared.http.errors import BadRequest, NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.http.models import (
-    Body,
-    RecoverBody,
-    RotateSecretBody,
-    WebhookSubscriptionBody,
-    WebhookSubscriptionPatchBody,
-)
 from shared.http.returns import EXTENSION
 from shared.services import subscriptions as service
 from shared.settings import get_settings
@@ -39,6 +32,8 @@ from shared.store.subscriptions import Subscription
 from shared.webhooks.addresses import validate_url
 from shared.webhooks.topics import validate_topics
 
+# Each route imports the body model it parses: pydantic loads with the first request that
+# parses a body, not at cold start.
 app = create_app()
 
 SUBSCRIPTIONS_LIST = ListSpec(
@@ -157,6 +152,8 @@ def _delivery(subscription_id: str, delivery_id: str) -> Delivery:
 
 @app.post(BASE)
 def create_subscription() -> returns.WebhookSubscriptionWithSecret:
+    from shared.http.models import WebhookSubscriptionBody
+
     _no_parameters()
     body = parse_model(WebhookSubscriptionBody, json_body(app))
     subscription = service.create(
@@ -177,6 +174,8 @@ def get_subscription(webhook_subscription_id: str) -> returns.WebhookSubscriptio
 
 @app.patch(ONE)
 def update_subscription(webhook_subscription_id: str) -> returns.WebhookSubscription:
+    from shared.http.models import WebhookSubscriptionPatchBody
+
     _no_parameters()
     body = parse_model(WebhookSubscriptionPatchBody, json_body(app))
     for name in sorted(body.model_fields_set):
@@ -228,6 +227,8 @@ def list_subscriptions() -> returns.WebhookSubscriptionList:
 
 @app.post(f"{ONE}/rotate_secret", openapi_extensions=EXTENSION)
 def rotate_secret(webhook_subscription_id: str) -> returns.WebhookSubscriptionWithSecret:
+    from shared.http.models import RotateSecretBody
+
     _no_parameters()
     body = parse_model(RotateSecretBody, _optional_body())
     rotated = store.rotate_secret(
@@ -242,6 +243,8 @@ def rotate_secret(webhook_subscription_id: str) -> returns.WebhookSubscriptionWi
 @app.post(f"{ONE}/test", openapi_extensions=EXTENSION)
 def send_test(webhook_subscription_id: str) -> returns.WebhookDelivery:
     """A `webhook.test` notification to this subscription only, whatever its topics."""
+    from shared.http.models import Body
+
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
     subscription = _enabled(webhook_subscription_id)
@@ -279,6 +282,8 @@ def get_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.Webh
 @app.post(f"{ONE}/deliveries/<delivery_id>/resend", openapi_extensions=EXTENSION)
 def resend_delivery(webhook_subscription_id: str, delivery_id: str) -> returns.WebhookDelivery:
     """Sends the notification again as first sent, with a new 3-day retry window."""
+    from shared.http.models import Body
+
     _no_parameters()
     parse_model(Body, _optional_body())  # an empty object: any field is a 400
     subscription = _enabled(webhook_subscription_id)
@@ -293,6 +298,8 @@ def recover(webhook_subscription_id: str) -> returns.WebhookRecovery:
     At most `RECOVER_BATCH` a call, oldest first; `has_more` says to call again (resent
     deliveries turn pending, so the same call continues where the last one stopped).
     """
+    from shared.http.models import RecoverBody
+
     _no_parameters()
     body = parse_model(RecoverBody, json_body(app))
     since = _timestamp(body.since, "since")

@@ -4,7 +4,8 @@ Everything comes from the functions themselves, merged in route-table order:
 - operations: each function's resolver routes (method, path, the route function);
 - summaries: the route function's docstring (first line), else its name;
 - extensions: the route's Powertools `openapi_extensions` (`x-waymark-extension: true`);
-- request bodies: the pydantic model the route parses (`parse_model(Model, ...)`), optional
+- request bodies: the pydantic model the route parses (`parse_model(Model, ...)`), imported
+  by its module or by the route itself (which keeps pydantic out of a cold start), optional
   when it reads `optional_json_body`;
 - query parameters: the `ListSpec` it parses (`parse_list_query`), `expand` where it parses
   one (`parse_expand`), each `required_query(app, "<name>")`, found in the route function and
@@ -220,17 +221,17 @@ def _operations(function: FunctionRoute) -> Iterator[Operation]:
 
 def _read_parsing(operation: Operation, func: Callable[..., Any], module: ModuleType) -> None:
     """What the route parses, read from its code and the module's helpers it calls."""
-    for call in _calls(func, module, depth=2):
+    for call, imported in _calls(func, module, depth=2):
         name = _name(call.func)
         if name == "parse_model":
-            model = _global(module, call.args[0])
+            model = _global(module, call.args[0], imported)
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 raise ValueError(f"{operation.name}: parse_model of a non-model {model!r}")
             operation.body = model
             source = _name(call.args[1].func) if isinstance(call.args[1], ast.Call) else ""
             operation.body_required = source == "json_body"
         elif name == "parse_list_query":
-            spec = _global(module, call.args[1])
+            spec = _global(module, call.args[1], imported)
             if not isinstance(spec, ListSpec):
                 raise ValueError(f"{operation.name}: parse_list_query of {spec!r}")
             operation.list_spec = spec
@@ -246,12 +247,17 @@ def _read_parsing(operation: Operation, func: Callable[..., Any], module: Module
             operation.expand = argument.value
 
 
-def _calls(func: Callable[..., Any], module: ModuleType, depth: int) -> Iterator[ast.Call]:
+def _calls(
+    func: Callable[..., Any], module: ModuleType, depth: int
+) -> Iterator[tuple[ast.Call, dict[str, Any]]]:
+    """Each call in `func` and in the module's helpers it calls, with the names the function
+    holding the call imports itself (body models, imported on first use)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    imported = _imported(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        yield node
+        yield node, imported
         helper = getattr(module, _name(node.func), None)
         if (
             depth > 1
@@ -262,6 +268,16 @@ def _calls(func: Callable[..., Any], module: ModuleType, depth: int) -> Iterator
             yield from _calls(helper, module, depth - 1)
 
 
+def _imported(tree: ast.AST) -> dict[str, Any]:
+    """What a function's own `from <module> import <name>` statements bind."""
+    return {
+        alias.asname or alias.name: getattr(importlib.import_module(node.module), alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for alias in node.names
+    }
+
+
 def _name(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return node.id
@@ -270,8 +286,10 @@ def _name(node: ast.expr) -> str:
     return ""
 
 
-def _global(module: ModuleType, node: ast.expr) -> Any:
+def _global(module: ModuleType, node: ast.expr, imported: dict[str, Any]) -> Any:
     name = _name(node)
+    if name in imported:
+        return imported[name]
     if not name or not hasattr(module, name):
         raise ValueError(f"{module.__name__}: cannot resolve {ast.dump(node)}")
     return getattr(module, name)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.limits import MAX_BODY_BYTES
 from shared.http.errors import ApiError, BadRequest
 
+if TYPE_CHECKING:
+    # Only the body models load pydantic, on the first request that parses one (cold start).
+    from pydantic import BaseModel, ValidationError
+
 API_VERSION = "2020-01-03"
 VERSION_HEADER = "userflow-version"
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def check_version(version: str | None) -> None:
@@ -69,6 +71,8 @@ def parse_model(model: type[Model], data: Any) -> Model:
     """Validate a parsed body against a pydantic model; a 400 names the first bad field."""
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
+    from pydantic import ValidationError  # loaded with `model`
+
     try:
         return model.model_validate(data)
     except ValidationError as error:

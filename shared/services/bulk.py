@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from shared.http.conventions import parse_model
-from shared.http.models import UpsertGroupBody, UpsertUserBody
 from shared.services import writes
 from shared.store.attributed import Record
 
@@ -90,6 +89,8 @@ def upsert_users(
     reserve_seconds: float = 0.0,
 ) -> list[Outcome[Record]]:
     """Each item as a POST /users body (parsed, checked and written on its own)."""
+    from shared.http.models import UpsertUserBody  # pydantic: on first use, not at cold start
+
     return _upsert_each(
         items,
         lambda item: writes.upsert_user(environment_id, parse_model(UpsertUserBody, item)),
@@ -100,6 +101,8 @@ def upsert_users(
 
 def upsert_groups(environment_id: str, items: Sequence[Any]) -> list[Outcome[Record]]:
     """Each item as a POST /groups body."""
+    from shared.http.models import UpsertGroupBody  # pydantic: on first use, not at cold start
+
     return _upsert_each(
         items,
         lambda item: writes.upsert_group(environment_id, parse_model(UpsertGroupBody, item)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import now_iso
 from shared.domain import sessions as rules
@@ -19,7 +19,6 @@ from shared.domain.content import Content, ContentType, Task, Version
 from shared.domain.errors import Conflict, InvalidInput, Unknown
 from shared.domain.sessions import BuiltInEvent, Outcome, Session
 from shared.http.listing import ListQuery
-from shared.http.models import AnswerBody, StartSessionBody
 from shared.ids import new_id, sortable_id
 from shared.services import writes
 from shared.services.content import get as get_content
@@ -27,6 +26,10 @@ from shared.store import content as content_store
 from shared.store import events as events_store
 from shared.store import sessions as store
 from shared.store.pages import Page
+
+if TYPE_CHECKING:
+    # Annotations only: the body models (pydantic) load where a route parses one.
+    from shared.http.models import AnswerBody, StartSessionBody
 
 MAX_ATTEMPTS = 5
 CHECKLIST = ContentType.CHECKLIST

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from shared.clock import format_timestamp, now_iso
 from shared.domain.attributes import (
@@ -26,7 +27,6 @@ from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput, Unknown
 from shared.domain.search import SEARCH_FIELDS, index_terms
 from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
-from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
 from shared.observability import logger
 from shared.store import (
     attributed,
@@ -42,6 +42,10 @@ from shared.store.attributed import Record, Upsert
 from shared.store.events import Event
 from shared.store.keys import ORDERED_ATTRIBUTES
 from shared.store.parallel import run_all
+
+if TYPE_CHECKING:
+    # Annotations only: the body models (pydantic) load where a route parses one.
+    from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
 
 
 def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:
