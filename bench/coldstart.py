@@ -277,8 +277,9 @@ function. Then what a cold start does after the import, and two options it does 
             ],
             findings=f"""
 No handler imports pydantic: a route imports the body model it parses (pydantic loads with
-the first request that parses a body), and the settings model is built by the first
-`get_settings()`, at the first invocation (the first-request row includes it). What remains
+the first request that parses a body), and the settings are a plain dataclass checked by
+hand at the first invocation (the first-request row includes it: a GET, a stream batch or the
+authorizer loads no pydantic at all). What remains
 above the baseline is the functions' own modules (domain rules, stores, services: dataclasses
 and enums built at import). usertour_v1 imports the handlers it runs on first use, so its
 import is below the baseline. Runtime validation and the Tracer are off: the OpenAPI

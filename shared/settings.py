@@ -1,4 +1,4 @@
-"""Runtime settings: one validated model, read from the environment once per container.
+"""Runtime settings: one validated object, read from the environment once per container.
 
 `Variables` names every environment variable the functions read; the CDK constructs set them
 by these names (infra/constructs), so the stack and the code can never spell one differently.
@@ -8,13 +8,11 @@ variable: there is no default table.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from shared.settings_model import Settings
 
 DEFAULT_SUBSCRIPTION_LIMIT = 100
 # The namespace of every custom metric: the stack (and the local stack) set it as
@@ -83,18 +81,84 @@ VARIABLE_OF = {
 }
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What the functions read from their environment. Optional fields are needed only by
+    some functions; the code that needs one asks for it with `require`. A plain dataclass
+    checked by hand: pydantic would cost every function ~0.1 s at its first request."""
+
+    table_name: str
+    region: str
+    # Webhooks: the delivery queue and its dead-letter queue (SQS URLs), the S3 bucket for
+    # notification bodies too large for a queue message, the KMS key of the secrets.
+    webhook_queue_url: str | None = None
+    webhook_dead_letter_queue_url: str | None = None
+    webhook_bodies_bucket: str | None = None
+    webhook_secrets_key_id: str | None = None
+    # How many webhook subscriptions one environment may have.
+    webhook_subscription_limit: int = DEFAULT_SUBSCRIPTION_LIMIT
+    # Import and export jobs: the bucket of their files, and the queue of their steps.
+    transfers_bucket: str | None = None
+    jobs_queue_url: str | None = None
+    # Off AWS only: the local stack's and the tests' endpoints.
+    dynamodb_endpoint_url: str | None = None
+    sqs_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    kms_endpoint_url: str | None = None
+    # Local development only: lets webhooks go to http:// loopback receivers ("1").
+    webhooks_allow_loopback: bool = False
+    # Tests only: multiplies the retry schedule and the 3-day window.
+    webhook_backoff_scale: float = 1.0
+
+    def require(self, field: str) -> str:
+        """An optional setting this function cannot work without."""
+        value = getattr(self, field)
+        if not value:
+            raise SettingsError(f"{VARIABLE_OF[field]} is not set: this function needs it.")
+        return str(value)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError("must be a number above 0")
+    return value
+
+
+# Fields that are not text, and how their variable's text reads.
+_CONVERSIONS: dict[str, Callable[[str], object]] = {
+    "webhook_subscription_limit": _positive_int,
+    "webhook_backoff_scale": _positive_float,
+    "webhooks_allow_loopback": lambda text: text == "1",
+}
+_REQUIRED = ("table_name", "region")
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Parse `environ`; an empty variable counts as unset. Raises SettingsError naming every
     missing or malformed variable."""
-    values: dict[str, str] = {
+    values: dict[str, object] = {
         field: environ[variable] for field, variable in VARIABLE_OF.items() if environ.get(variable)
     }
     if "region" not in values and environ.get(Variables.DEFAULT_REGION):
         values["region"] = environ[Variables.DEFAULT_REGION]
-    # The model is pydantic's: loaded by the first read, not at import (cold start).
-    from shared.settings_model import validate
-
-    return validate(values)
+    problems = [f"{VARIABLE_OF[field]}: missing" for field in _REQUIRED if field not in values]
+    for field, convert in _CONVERSIONS.items():
+        if field in values:
+            try:
+                values[field] = convert(str(values[field]))
+            except ValueError as error:
+                problems.append(f"{VARIABLE_OF[field]}: {error}")
+    if problems:
+        raise SettingsError("Invalid function environment: " + "; ".join(problems))
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=1)

@@ -110,7 +110,7 @@ def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
 
 
 @pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
-def test_the_settings_model_accepts_every_function_environment(
+def test_the_settings_accept_every_function_environment(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
     """The variables the stack sets are the ones shared/settings.py reads: with each token

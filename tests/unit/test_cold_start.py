@@ -21,16 +21,9 @@ HANDLERS = sorted(
     f"functions.{path.parent.name}.handler" for path in (ROOT / "functions").glob("*/handler.py")
 )
 
-# Loaded on first use, never by an import: the request body models and the settings model
-# (pydantic: the first request parsing a body, the first settings read), the KMS envelope
-# cipher (the first sealed secret).
-NOT_AT_IMPORT = (
-    "pydantic",
-    "pydantic_core",
-    "shared.http.models",
-    "shared.settings_model",
-    "cryptography",
-)
+# Loaded on first use, never by an import: the request body models (pydantic: the first
+# request parsing a body), the KMS envelope cipher (the first sealed secret).
+NOT_AT_IMPORT = ("pydantic", "pydantic_core", "shared.http.models", "cryptography")
 
 _PROBE = """
 import json, sys
@@ -66,7 +59,7 @@ def test_every_function_folder_has_a_handler() -> None:
 
 
 @pytest.mark.parametrize("module", HANDLERS)
-def test_importing_a_handler_loads_no_pydantic_settings_model_or_cryptography(
+def test_importing_a_handler_loads_no_pydantic_or_cryptography(
     module: str,
 ) -> None:
     loaded = imported(module)["modules"]
@@ -96,3 +89,19 @@ def test_the_probe_sees_a_client_created_at_import() -> None:
         check=True,
     )
     assert json.loads(done.stdout.strip().splitlines()[-1])["clients"] == ["sqs"]
+
+
+def test_reading_the_settings_loads_no_pydantic() -> None:
+    """Every function reads its settings at its first request: a GET, a stream batch or the
+    authorizer's check parse no body, so they pay no pydantic."""
+    code = (
+        "import json, os, sys; os.environ.update(TABLE_NAME='t', AWS_REGION='us-east-1'); "
+        "from shared.settings import get_settings; get_settings(); "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "shared.settings" in loaded
+    assert [name for name in loaded if _within(name)] == []
