@@ -27,8 +27,10 @@ SECTIONS = {
 
 
 def main(argv: list[str]) -> None:
-    # Metric lines (EMF JSON on stdout) are for CloudWatch, not for this output.
+    # Metric lines (EMF JSON on stdout) are for CloudWatch, not for this output; the namespace
+    # is set as the stack sets it, before any handler builds its Metrics.
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Waymark")
     logging.basicConfig(level=logging.WARNING)
     unknown = [name for name in argv if name not in SECTIONS]
     if unknown:

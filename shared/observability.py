@@ -33,6 +33,15 @@ def new_metrics() -> Metrics:
     return Metrics()
 
 
+def publish(metrics: Metrics) -> None:
+    """Flush what an invocation added, and always start the next one empty: with metrics
+    disabled (the local stack, benches) Powertools' flush keeps them, and at 100 values
+    `add_metric` prints them itself (and fails without a namespace)."""
+    if metrics.metric_set:  # an empty flush only warns
+        metrics.flush_metrics()
+    metrics.clear_metrics()
+
+
 def observed(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
     """Decorates a Lambda handler: settings checked, log state reset, Lambda context and
     correlation id on every line. The local stack's pollers and some tests call handlers

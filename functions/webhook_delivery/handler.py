@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, new_metrics, observed
+from shared.observability import logger, new_metrics, observed, publish
 from shared.services.delivery import RetryLater, deliver
 
 metrics = new_metrics()
@@ -72,6 +72,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         with _metrics_lock:
             for name, count in outcomes.items():
                 metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
-            if metrics.metric_set:  # an empty flush only warns
-                metrics.flush_metrics()
+            publish(metrics)
     return dict(response)

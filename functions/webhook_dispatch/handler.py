@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.clock import format_timestamp
-from shared.observability import logger, new_metrics, observed
+from shared.observability import logger, new_metrics, observed, publish
 from shared.services.dispatch import DispatchBatch, messages_for
 from shared.webhooks.notifications import notifications_from_change
 
@@ -78,8 +78,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if sent:
             metrics.add_metric(name="NotificationsEnqueued", unit=MetricUnit.Count, value=sent)
     finally:
-        if metrics.metric_set:  # an empty flush only warns
-            metrics.flush_metrics()
+        publish(metrics)
     return response
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, new_metrics, observed
+from shared.observability import logger, new_metrics, observed, publish
 from shared.services.probing import run
 
 metrics = new_metrics()
@@ -20,8 +20,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcomes = run()
     for outcome, count in sorted(outcomes.items()):
         metrics.add_metric(name=f"Probe{outcome.title()}", unit=MetricUnit.Count, value=count)
-    if metrics.metric_set:  # an empty flush only warns
-        metrics.flush_metrics()
+    publish(metrics)
     if outcomes:
         logger.info("Probe run", extra={"outcomes": dict(outcomes)})
     return {"outcomes": dict(outcomes)}

@@ -109,3 +109,22 @@ def test_a_function_without_its_table_fails_before_anything(
             )
     finally:
         get_settings.cache_clear()
+
+
+def test_publishing_with_metrics_disabled_keeps_nothing_and_prints_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Locally metrics are disabled and there may be no namespace: invocations must not pile
+    values up until Powertools prints them itself at 100 (and fails without a namespace)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from shared.observability import new_metrics, publish
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE", raising=False)
+    metrics = new_metrics()
+    for _ in range(150):  # one value an invocation, past Powertools' 100
+        metrics.add_metric(name="DeliverySucceeded", unit=MetricUnit.Count, value=1)
+        publish(metrics)
+    assert metrics.metric_set == {}
+    assert capsys.readouterr().out == ""
