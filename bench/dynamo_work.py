@@ -113,6 +113,11 @@ def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
         event = {"user_id": "warm", "name": "clicked", "attributes": _attributes(3), **group}
         env.call("events", "POST", "/events", event)
 
+    # A new user's entries, each a PutItem of a small item and its GSI2 or GSI3 entry.
+    NEW_USER_ENTRIES = (
+        "; a new user's entries: its id in the search index (GSI2) and its place in the "
+        "three ordered lists (GSI3), 2 units each"
+    )
     gap_upsert = (
         "a consistent read of the item first (limits are checked on the item after the write); "
         "its GSI1 entry (users by creation) costs as much again as the item"
@@ -125,7 +130,7 @@ def bench_writes_and_reads(bench: Bench, env: Environment) -> None:
                 "users", "POST", "/users", {"id": user_id, "attributes": _attributes(n)}
             ),
             lambda _, user_id=user_id: capacity.put(bench.size(users(user_id))),
-            gap_upsert,
+            gap_upsert + NEW_USER_ENTRIES,
         )
     bench.measure(
         "user upsert, existing, set + add",
