@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bench.dynamo_work import CallMeter
+from bench.local_api import local_api
 from bench.report import Section, table
 
 USERS = int(os.environ.get("BENCH_SCALE_USERS", "100000"))
@@ -104,23 +105,10 @@ def _measure(meter: CallMeter, call: Callable[[], Any]) -> tuple[int, float, flo
 
 
 def run() -> list[Section]:
-    from infra.local.dynamodb_local import DynamoDBLocal, ensure_table
-
-    with DynamoDBLocal() as engine:
-        ensure_table(engine.endpoint_url, "waymark-bench-scaling")
-        os.environ.update(
-            TABLE_NAME="waymark-bench-scaling",
-            DYNAMODB_ENDPOINT_URL=engine.endpoint_url,
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-        )
-        from shared.settings import get_settings
+    with local_api() as engine:
         from shared.store import dynamo, tenancy
         from tests.unit.conftest import Invoke
 
-        get_settings.cache_clear()
-        dynamo.reset()
         meter = CallMeter(dynamo.client())
         handler = importlib.import_module("functions.events.handler").lambda_handler
         users_handler = importlib.import_module("functions.users.handler").lambda_handler
