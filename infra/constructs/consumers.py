@@ -36,6 +36,11 @@ def encrypted_queue(
     )
 
 
+def visibility_timeout(consumer_timeout: Duration) -> Duration:
+    """AWS's advice for a Lambda-consumed queue: at least 6 x its consumer's timeout."""
+    return Duration.seconds(6 * int(consumer_timeout.to_seconds()))
+
+
 def expiring_bucket(scope: Construct, construct_id: str, *, rule: s3.LifecycleRule) -> s3.Bucket:
     """A private bucket (S3-managed encryption, SSL only, no ACLs) whose objects expire by
     `rule`. Kept when the stack goes: it holds only files that expire on their own, and a

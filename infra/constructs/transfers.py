@@ -30,7 +30,7 @@ from constructs import Construct
 
 from functions.transfer_jobs.handler import MAX_RECEIVES
 from infra.constructs.access import access_for
-from infra.constructs.consumers import encrypted_queue, expiring_bucket
+from infra.constructs.consumers import encrypted_queue, expiring_bucket, visibility_timeout
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
 from infra.routes import FunctionRoute
@@ -64,8 +64,7 @@ class TransferSettings:
 
     @property
     def visibility_timeout(self) -> Duration:
-        """AWS's advice for a Lambda-consumed queue: at least 6 x the function's timeout."""
-        return Duration.seconds(6 * int(self.timeout.to_seconds()))
+        return visibility_timeout(self.timeout)
 
 
 class TransfersConstruct(Construct):

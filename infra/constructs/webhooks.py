@@ -50,6 +50,7 @@ from infra.constructs.consumers import (
     encrypted_queue,
     expiring_bucket,
     stream_source,
+    visibility_timeout,
 )
 from infra.constructs.python_function import FunctionSettings, PythonFunction
 from infra.constructs.table import TableConstruct
@@ -137,8 +138,7 @@ class WebhookSettings:
 
     @property
     def queue_visibility_timeout(self) -> Duration:
-        """AWS's advice for a Lambda-consumed queue: at least 6 x the function's timeout."""
-        return Duration.seconds(6 * int(self.delivery_timeout.to_seconds()))
+        return visibility_timeout(self.delivery_timeout)
 
 
 class WebhooksConstruct(Construct):
