@@ -55,6 +55,33 @@ class Synthesized:
         assert isinstance(resource, cdk.CfnElement), construct.node.path
         return self.stack.resolve(resource.logical_id)  # type: ignore[no-any-return]
 
+    def private_bucket(self, bucket: IConstruct) -> dict[str, Any]:
+        """Checks what every bucket of the stack is (infra/constructs/consumers.py
+        expiring_bucket): encrypted, public access blocked, kept when the stack goes, SSL
+        only. Returns its properties, for what is particular to it."""
+        bucket_id = self.logical_id(bucket)
+        resource = self.template_json["Resources"][bucket_id]
+        properties: dict[str, Any] = resource["Properties"]
+        assert properties["BucketEncryption"] == {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            ]
+        }
+        assert properties["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert resource["DeletionPolicy"] == "Retain"
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for p in self.resources("AWS::S3::BucketPolicy").values()
+            if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+        ]
+        assert [s["Condition"] for s in policy] == [{"Bool": {"aws:SecureTransport": "false"}}]
+        return properties
+
     def policy_statements(self, role_id: str) -> list[dict[str, Any]]:
         """Every statement of every inline policy attached to a role."""
         return [

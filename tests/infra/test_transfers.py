@@ -17,30 +17,10 @@ DAY = 86_400
 def test_the_bucket_is_private_encrypted_ssl_only_and_expires_with_the_jobs(
     dev: Synthesized,
 ) -> None:
-    bucket_id = dev.logical_id(dev.stack.transfers.bucket)
-    bucket = dev.template_json["Resources"][bucket_id]
-    properties = bucket["Properties"]
-    assert properties["BucketEncryption"] == {
-        "ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-        ]
-    }
-    assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    properties = dev.private_bucket(dev.stack.transfers.bucket)
     (rule,) = properties["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == jobs.JOB_LIFETIME.days == 7
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
-    assert bucket["DeletionPolicy"] == "Retain"
-    (policy,) = [
-        p["Properties"]["PolicyDocument"]["Statement"]
-        for p in dev.resources("AWS::S3::BucketPolicy").values()
-        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
-    ]
-    assert [s["Condition"] for s in policy] == [{"Bool": {"aws:SecureTransport": "false"}}]
 
 
 def _queue(dev: Synthesized, queue: Any) -> tuple[str, dict[str, Any]]:
