@@ -6,18 +6,24 @@ its Tracer."""
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bench.report import Section, table
+from infra.runtime import layer_environment, runtime_python
+
+if TYPE_CHECKING:
+    from infra.routes import FunctionRoute
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 
@@ -26,15 +32,15 @@ BASELINE = "import boto3, aws_lambda_powertools.event_handler, aws_lambda_powert
 TARGET_RATIO = 1.25
 
 
-def deployed_functions() -> list[tuple[str, str]]:
-    """(name, handler module) of every function the stack deploys: the API functions and the
-    authorizer (infra/routes.py), and the consumers each construct defines."""
+def deployed_functions() -> list[FunctionRoute]:
+    """Every function the stack deploys: the API functions and the authorizer
+    (infra/routes.py), and the consumers each construct defines."""
     from infra.constructs.cascade import CASCADE
     from infra.constructs.transfers import TRANSFER_JOBS
     from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
     from infra.routes import API_FUNCTIONS, AUTHORIZER
 
-    routes = (
+    return [
         *API_FUNCTIONS,
         AUTHORIZER,
         CASCADE,
@@ -42,37 +48,75 @@ def deployed_functions() -> list[tuple[str, str]]:
         WEBHOOK_DELIVERY,
         WEBHOOK_PROBE,
         TRANSFER_JOBS,
-    )
-    return [(route.name, route.module) for route in routes]
+    ]
 
 
-def import_seconds(statement: str, env: dict[str, str] | None = None) -> float:
+@functools.cache
+def runtime_interpreter() -> str:
+    """The runtime's Python with the layer's and the runtime's packages (infra/runtime.py)."""
+    return str(layer_environment() / "bin" / "python")
+
+
+@contextmanager
+def bundled_assets(functions: list[FunctionRoute]) -> Iterator[dict[str, Path]]:
+    """Each function's asset as the stack bundles it (infra/constructs/python_function.py),
+    source and bytecode for the runtime's Python: what a Lambda cold start imports."""
+    from infra.constructs.python_function import REPO_ROOT, SourceCopyBundler, asset_folders
+
+    with tempfile.TemporaryDirectory(prefix="waymark-assets-") as folder:
+        assets: dict[str, Path] = {}
+        for route in functions:
+            asset = Path(folder) / route.name
+            asset.mkdir()
+            bundler = SourceCopyBundler(
+                REPO_ROOT, asset_folders(route.folder, route.bundles), runtime_python()
+            )
+            bundler.bundle_into(asset)
+            assets[route.name] = asset
+        yield assets
+
+
+def import_seconds(
+    statement: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> float:
+    """One fresh interpreter's time for `statement`, in the runtime's environment. As in Lambda
+    (a read-only /var/task), it writes no bytecode: it runs on what the asset or the installed
+    packages carry."""
     code = f"import time; t=time.perf_counter(); {statement}; print(time.perf_counter()-t)"
     output = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+        [runtime_interpreter(), "-B", "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
     ).stdout
     return float(output.strip().splitlines()[-1])
 
 
-def bench_imports() -> str:
-    """Each function's handler module, each run paired with a baseline run just before it:
-    the ratio is the median of the pairs' ratios, so a burst of load hits both sides."""
-    functions = deployed_functions()
-    for _, module in functions:
-        import_seconds(f"import {module}")  # warm the file cache and bytecode
-    baseline: dict[str, list[float]] = {name: [] for name, _ in functions}
-    handler: dict[str, list[float]] = {name: [] for name, _ in functions}
+def bench_imports(assets: dict[str, Path], functions: list[FunctionRoute]) -> str:
+    """Each function's handler module, imported from its asset (the interpreter's working
+    directory, first on its path, as /var/task is in Lambda), each run paired with a baseline
+    run just before it: the ratio is the median of the pairs' ratios, so a burst of load hits
+    both sides."""
+    for route in functions:
+        import_seconds(f"import {route.module}", cwd=assets[route.name])  # warm the file cache
+    baseline: dict[str, list[float]] = {route.name: [] for route in functions}
+    handler: dict[str, list[float]] = {route.name: [] for route in functions}
     for _ in range(RUNS):
-        for name, module in functions:
-            baseline[name].append(import_seconds(BASELINE))
-            handler[name].append(import_seconds(f"import {module}"))
+        for route in functions:
+            baseline[route.name].append(import_seconds(BASELINE))
+            handler[route.name].append(
+                import_seconds(f"import {route.module}", cwd=assets[route.name])
+            )
     rows: list[list[str | float]] = []
-    for name, module in functions:
+    for route in functions:
+        name = route.name
         ratio = statistics.median(h / b for h, b in zip(handler[name], baseline[name], strict=True))
         rows.append(
             [
                 name,
-                f"`{module}`",
+                f"`{route.module}`",
                 statistics.median(handler[name]) * 1000,
                 statistics.median(baseline[name]) * 1000,
                 f"{ratio:.2f}" + (" (over)" if ratio > TARGET_RATIO else ""),
@@ -142,7 +186,7 @@ def _empty_dynamo() -> Iterator[str]:
         server.server_close()
 
 
-def bench_first_request() -> list[list[str | float]]:
+def bench_first_request(users_asset: Path) -> list[list[str | float]]:
     with _empty_dynamo() as endpoint:
         env = {
             **os.environ,
@@ -154,12 +198,12 @@ def bench_first_request() -> list[list[str | float]]:
             "DYNAMODB_ENDPOINT_URL": endpoint,
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
-        import_seconds(FIRST_REQUEST, env)  # warm
+        import_seconds(FIRST_REQUEST, env, users_asset)  # warm
         baseline: list[float] = []
         handler: list[float] = []
         for _ in range(RUNS):
             baseline.append(import_seconds(BASELINE_REQUEST, env))
-            handler.append(import_seconds(FIRST_REQUEST, env))
+            handler.append(import_seconds(FIRST_REQUEST, env, users_asset))
     ratio = statistics.median(h / b for h, b in zip(handler, baseline, strict=True))
     return [
         [
@@ -215,8 +259,8 @@ TRACER = (
 )
 
 
-def _run_seconds(code: str) -> float:
-    return import_seconds(f"exec({code!r})")
+def _run_seconds(code: str, users_asset: Path) -> float:
+    return import_seconds(f"exec({code!r})", cwd=users_asset)
 
 
 def _warm_request_seconds(validated: bool, requests: int = 300) -> float:
@@ -230,16 +274,16 @@ def _warm_request_seconds(validated: bool, requests: int = 300) -> float:
     return (time.perf_counter() - started) / requests
 
 
-def bench_cold_start_options() -> list[list[str | float]]:
+def bench_cold_start_options(users_asset: Path) -> list[list[str | float]]:
     by_hand: list[float] = []
     validated: list[float] = []
     tracer: list[float] = []
     baseline: list[float] = []
-    _run_seconds(VALIDATED)  # warm the file cache and bytecode
+    _run_seconds(VALIDATED, users_asset)  # warm the file cache and bytecode
     import_seconds(TRACER)
     for _ in range(RUNS):
-        by_hand.append(_run_seconds(BY_HAND))
-        validated.append(_run_seconds(VALIDATED))
+        by_hand.append(_run_seconds(BY_HAND, users_asset))
+        validated.append(_run_seconds(VALIDATED, users_asset))
         baseline.append(import_seconds(BASELINE))
         tracer.append(import_seconds(f"{BASELINE}; {TRACER}"))
     h, v = statistics.median(by_hand), statistics.median(validated)
@@ -259,8 +303,10 @@ def bench_cold_start_options() -> list[list[str | float]]:
 
 
 def run() -> list[Section]:
-    imports = bench_imports()
-    rows = bench_first_request() + bench_cold_start_options()
+    functions = deployed_functions()
+    with bundled_assets(functions) as assets:
+        imports = bench_imports(assets, functions)
+        rows = bench_first_request(assets["users"]) + bench_cold_start_options(assets["users"])
     return [
         Section(
             title="Cold start",

@@ -2,7 +2,8 @@
 
 Every function in the stack is built here, so runtime, tracing, logging and packaging are
 decided once. Assets are bundled without Docker (there is no daemon on the build machines):
-a local bundler copies the function's folder and the `shared` package into the asset.
+a local bundler copies the function's folder and the `shared` package into the asset, and
+compiles them to bytecode with the runtime's Python (infra/bytecode.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import jsii
 from aws_cdk import (
     Acknowledgment,
+    Annotations,
     AssetHashType,
     BundlingOptions,
     DockerImage,
@@ -31,6 +33,7 @@ from constructs import Construct
 
 from infra.layer import POWERTOOLS_LAYER
 from infra.routes import FunctionRoute
+from infra.runtime import LAMBDA_TASK_ROOT, compile_tree, runtime_python
 from shared.settings import METRICS_NAMESPACE, Variables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,16 +52,19 @@ def asset_folders(function_folder: str, also: tuple[str, ...] = ()) -> tuple[str
 
 @jsii.implements(ILocalBundling)
 class SourceCopyBundler:
-    """Bundles by copying source folders: the code has no third-party dependencies to install.
+    """Bundles by copying source folders (the code has no third-party dependencies to install)
+    and compiling them.
 
     boto3 is in the Lambda runtime and Powertools (with pydantic) comes from its layer, so an
     asset is just our own packages: the function folder, its parents' `__init__.py` files,
     and `shared/`.
     """
 
-    def __init__(self, root: Path, folders: tuple[str, ...]) -> None:
+    def __init__(self, root: Path, folders: tuple[str, ...], python: str | None = None) -> None:
         self.root = root
         self.folders = folders
+        # The runtime's interpreter, to ship bytecode (infra/bytecode.py); None ships source.
+        self.python = python
 
     def plan(self) -> list[str]:
         """What goes into the asset, relative to the root: folders, then parent packages."""
@@ -77,7 +83,11 @@ class SourceCopyBundler:
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
         """Called by the CDK (through jsii) before it would fall back to Docker."""
-        out = Path(output_dir)
+        self.bundle_into(Path(output_dir))
+        return True
+
+    def bundle_into(self, out: Path) -> None:
+        """Writes the asset into `out`: the source, then its bytecode."""
         for item in self.plan():
             source, target = self.root / item, out / item
             if source.is_dir():
@@ -85,7 +95,8 @@ class SourceCopyBundler:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
-        return True
+        if self.python:
+            compile_tree(out, self.python)
 
     def docker_command(self) -> list[str]:
         """What Docker would run if local bundling were ever skipped: the same copy.
@@ -98,18 +109,24 @@ class SourceCopyBundler:
             f"cp -r /asset-input/{item} /asset-output/{item}"
             for item in self.plan()
         )
+        compile_ = (
+            "python -m compileall -q --invalidation-mode unchecked-hash"
+            f" -s /asset-output -p {LAMBDA_TASK_ROOT} /asset-output"
+        )
         return [
             "bash",
             "-c",
-            f"{copies} && find /asset-output -name __pycache__ -prune -exec rm -rf {{}} +",
+            f"{copies} && find /asset-output -name __pycache__ -prune -exec rm -rf {{}} +"
+            f" && {compile_}",
         ]
 
 
 def function_code(
     function_folder: str, root: Path = REPO_ROOT, also: tuple[str, ...] = ()
 ) -> lambda_.Code:
-    """The asset for one function; hashed on the bundled output, so a `shared/` edit redeploys."""
-    bundler = SourceCopyBundler(root, asset_folders(function_folder, also))
+    """The asset for one function, source and bytecode; hashed on the bundled output, so a
+    `shared/` edit redeploys."""
+    bundler = SourceCopyBundler(root, asset_folders(function_folder, also), runtime_python())
     return lambda_.Code.from_asset(
         str(root),
         asset_hash_type=AssetHashType.OUTPUT,
@@ -206,6 +223,13 @@ class PythonFunction(Construct):
                 **settings.environment,
             },
         )
+        if runtime_python() is None:
+            Annotations.of(self.function).add_warning_v2(
+                "waymark:no-bytecode",
+                f"No Python {POWERTOOLS_LAYER.python} here: the asset ships source only, so "
+                "every cold start compiles it again. Install it (pyenv install "
+                f"{POWERTOOLS_LAYER.python}) to ship bytecode.",
+            )
         self._acknowledge()
 
     def _acknowledge(self) -> None:

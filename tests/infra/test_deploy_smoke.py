@@ -1,9 +1,9 @@
 """A deploy smoke test, offline: every function's asset, exactly as synthesized, imports and
 answers a sample event under Python 3.13 with the pinned Powertools layer's package set.
 
-The environment is built once per pin: a Python 3.13 venv under `.smoke/` (gitignored, keyed
-by the pinned versions) holding what the layer carries (infra/layer.py) and boto3, which
-the Lambda runtime provides; nothing of the dev install. Each function runs in a process of
+The environment is built once per pin (infra/runtime.layer_environment): a Python 3.13 venv
+under `.smoke/` holding what the layer carries (infra/layer.py) and boto3, which the Lambda
+runtime provides; nothing of the dev install. Each function runs in a process of
 its own, with only its asset on the path and the environment variables its template gives
 it (their values pointed at moto's server: the table, queues, bucket and key), and gets the
 event its trigger sends: an authorizer request, an API request, a stream batch, an SQS batch
@@ -12,12 +12,11 @@ or the scheduled probe event.
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,48 +29,20 @@ from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
 from infra.layer import POWERTOOLS_LAYER
 from infra.routes import API_FUNCTIONS, AUTHORIZER
+from infra.runtime import layer_environment
 from tests.infra.conftest import Synthesized
 from tests.support import api_event, kept_environment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SMOKE_DIR = REPO_ROOT / ".smoke"
 REGION = "us-east-1"
-
-
-def runtime_requirements() -> list[str]:
-    """The layer's package set, and boto3 (in the Lambda runtime) at the project's pin."""
-    pins = dict(
-        line.split("==", 1)
-        for line in (REPO_ROOT / "constraints.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
-    return [*POWERTOOLS_LAYER.requirements, f"boto3=={pins['boto3']}"]
-
-
-def python313() -> str:
-    found = shutil.which(f"python{POWERTOOLS_LAYER.python}") or next(
-        iter(sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))),
-        None,
-    )
-    if not found:
-        pytest.fail(f"No Python {POWERTOOLS_LAYER.python}: the smoke test needs the runtime's.")
-    return found
-
-
-def layer_environment() -> Path:
-    """The cached venv for this pin; built (about a minute) when the pin changes."""
-    requirements = runtime_requirements()
-    key = hashlib.sha256(json.dumps([POWERTOOLS_LAYER.python, requirements]).encode())
-    venv = SMOKE_DIR / f"venv-{key.hexdigest()[:16]}"
-    if (venv / ".complete").exists():
-        return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    env = {**os.environ, "PYENV_VERSION": "3.13.0"}
-    subprocess.run([python313(), "-m", "venv", str(venv)], check=True, env=env)
-    pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, *requirements], check=True)
-    (venv / ".complete").write_text("\n".join(requirements) + "\n")
-    return venv
+DEPLOYED_FUNCTIONS = (
+    AUTHORIZER,
+    *API_FUNCTIONS,
+    CASCADE,
+    WEBHOOK_DISPATCH,
+    WEBHOOK_DELIVERY,
+    WEBHOOK_PROBE,
+    TRANSFER_JOBS,
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +202,32 @@ def test_the_environment_is_python_313_with_the_pinned_layer_packages(venv: Path
     packages = dict(POWERTOOLS_LAYER.packages)
     assert found[-2:] == [packages["aws-lambda-powertools"], packages["pydantic"]]
     assert "".join(found[:-2]) == "(3,13)"
+
+
+def test_every_asset_imports_from_its_bytecode(dev: Synthesized, venv: Path) -> None:
+    """Lambda cannot write /var/task, so source without bytecode compiles at every cold start.
+    Each asset's handler imports with the asset's own source files broken: only its bytecode,
+    compiled for the runtime's Python, can have loaded."""
+    for route in DEPLOYED_FUNCTIONS:
+        function = dev.template_json["Resources"][dev.function_id(route.handler)]
+        key = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+        asset = dev.outdir / f"asset.{key}"
+        broken = Path(tempfile.mkdtemp(prefix="waymark-bytecode-")) / "task"
+        try:
+            shutil.copytree(asset, broken)
+            for source in broken.rglob("*.py"):
+                source.write_text("raise SystemExit('compiled from source')\n")
+            loaded = subprocess.run(
+                [str(venv / "bin" / "python"), "-s", "-B", "-c", f"import {route.module}"],
+                cwd=broken,
+                env={"PATH": os.environ.get("PATH", ""), "AWS_REGION": REGION},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            shutil.rmtree(broken.parent)
+        assert loaded.returncode == 0, f"{route.name}: {loaded.stderr[-2000:]}"
 
 
 def test_the_authorizer_allows_a_key_and_names_its_usage_plan_key(
@@ -426,10 +423,7 @@ def test_the_probe_takes_its_scheduled_event(
 
 
 def test_every_function_of_the_template_is_smoke_tested(dev: Synthesized) -> None:
-    tested = {
-        route.handler
-        for route in (AUTHORIZER, *API_FUNCTIONS, CASCADE, WEBHOOK_DISPATCH, WEBHOOK_DELIVERY)
-    } | {WEBHOOK_PROBE.handler, TRANSFER_JOBS.handler}
+    tested = {route.handler for route in DEPLOYED_FUNCTIONS}
     deployed = {
         function["Properties"]["Handler"]
         for function in dev.resources("AWS::Lambda::Function").values()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,14 +166,20 @@ def test_asset_holds_the_function_and_shared_only(dev: Synthesized, route: Funct
     function_folders = {
         name.split("/")[1]
         for name in files
-        if name.startswith("functions/") and name.count("/") == 2
+        if name.startswith("functions/") and name.count("/") == 2 and "__pycache__" not in name
     }
     # Only its own, and those whose handlers it runs (the Usertour v1 function's).
     expected = {folder.split("/")[1] for folder in (route.folder, *route.bundles)}
     assert function_folders <= expected, "other functions leaked in"
     for folder in route.bundles:
         assert f"{folder}/handler.py" in files
-    assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
+    # Beside each module its bytecode for the runtime's Python, and no other.
+    sources = {name for name in files if name.endswith(".py")}
+    compiled = {
+        f"{name.rsplit('/', 1)[0]}/__pycache__/{name.rsplit('/', 1)[1][:-3]}.cpython-313.pyc"
+        for name in sources
+    }
+    assert files - sources == compiled
     assert not any(name.startswith((".venv", "node_modules", "tests", "cdk.out")) for name in files)
 
 
@@ -222,6 +232,34 @@ def test_bundler_copies_the_function_folder_and_shared(tmp_path: Path) -> None:
         "shared/__init__.py",
         "shared/code.py",
     }
+
+
+def test_the_bundler_ships_bytecode_the_interpreter_trusts_without_the_source(
+    tmp_path: Path,
+) -> None:
+    """Unchecked-hash bytecode beside every module, naming the deployed files: so an import
+    reads neither the source's mtime (zip archives lose it) nor the source itself."""
+    _make_tree(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    bundler = SourceCopyBundler(tmp_path / "src", ("functions/thing", "shared"), sys.executable)
+    assert bundler.try_bundle(str(out), image=lambda_.Runtime.PYTHON_3_13.bundling_image)
+    for source in out.rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        assert int.from_bytes(header[4:8], "little") == 0b01, "hash-based, source unchecked"
+        code = marshal.loads(cached.read_bytes()[16:])
+        assert code.co_filename == f"/var/task/{source.relative_to(out).as_posix()}"
+    # The proof an import uses it: with the source broken, the module still loads.
+    (out / "shared" / "code.py").write_text("raise SystemExit('the source was compiled')\n")
+    loaded = subprocess.run(
+        [sys.executable, "-B", "-c", "import shared.code; print(shared.code.VALUE)"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.stdout.strip() == "1", loaded.stderr
 
 
 def _asset_hash(root: Path, outdir: Path) -> str:
