@@ -20,7 +20,7 @@ from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.returns import EXTENSION
 from shared.services import content as service
-from shared.services.expansion import Expander
+from shared.services.content_expansion import ContentExpander
 
 # Each route imports the body model it parses: pydantic loads with the first request that
 # parses a body, not at cold start.
@@ -47,7 +47,7 @@ def _expand() -> tuple[str, ...]:
 
 
 def _content(content: Content, expand: tuple[str, ...]) -> dict[str, Any]:
-    return Expander(environment_id(app)).contents([content], expand)[0]
+    return ContentExpander(environment_id(app)).contents([content], expand)[0]
 
 
 @app.post("/content", openapi_extensions=EXTENSION)
@@ -98,7 +98,9 @@ def edit_draft(content_id: str) -> returns.ContentVersion:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "content_version")
     body = parse_model(DraftBody, json_body(app))
-    return Expander(env).versions([service.edit_draft(env, content_id, body.edit())], expand)[0]
+    return ContentExpander(env).versions(
+        [service.edit_draft(env, content_id, body.edit())], expand
+    )[0]
 
 
 @app.post(f"{ONE}/publish", openapi_extensions=EXTENSION)
@@ -117,7 +119,7 @@ def list_content() -> returns.ContentList:
     query = parse_list_query(params, CONTENT_LIST)
     page = service.list_content(env, query)
     return list_object(
-        Expander(env).contents(page.items, query.expand),
+        ContentExpander(env).contents(page.items, query.expand),
         has_more=page.has_more,
         path=request_path(app),
         params=params,
@@ -129,7 +131,7 @@ def list_content() -> returns.ContentList:
 def get_version(version_id: str) -> returns.ContentVersion:
     env = environment_id(app)
     expand = parse_expand(query_params(app), "content_version")
-    return Expander(env).versions([service.get_version(env, version_id)], expand)[0]
+    return ContentExpander(env).versions([service.get_version(env, version_id)], expand)[0]
 
 
 @app.get("/content_versions")
@@ -139,7 +141,7 @@ def list_versions() -> returns.ContentVersionList:
     query = parse_list_query(params, VERSIONS_LIST)
     page = service.list_versions(env, query)
     return list_object(
-        Expander(env).versions(page.items, query.expand),
+        ContentExpander(env).versions(page.items, query.expand),
         has_more=page.has_more,
         path=request_path(app),
         params=params,

@@ -1,5 +1,5 @@
 """Import and export jobs: each message of the jobs queue is one step of one job (a bounded
-chunk of its work; shared/services/jobs.py). A step that fails is retried by the queue; on
+chunk of its work; shared/services/job_steps.py). A step that fails is retried by the queue; on
 its last receive the job is marked failed instead, so no job waits forever."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.clock import time_left
 from shared.observability import observed
-from shared.services import jobs
+from shared.services import job_steps
 from shared.transfers.steps import StepMessage
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -29,7 +29,7 @@ MAX_RECEIVES = 5
 def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     message = StepMessage.parse(record.body)
     receives = int(record.attributes.approximate_receive_count or 1)
-    jobs.run_step(
+    job_steps.run_step(
         message, time_left=time_left(lambda_context), final_attempt=receives >= MAX_RECEIVES
     )
 

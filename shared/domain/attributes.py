@@ -21,6 +21,9 @@ from shared.domain.errors import InvalidInput
 from shared.domain.limits import MAX_ATTRIBUTES_PER_REQUEST, MAX_NAME_LENGTH
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_\- ]+")
+# A user holding this attribute (any value; the unsubscribe endpoint sets the time) has opted
+# out of content: it starts no content sessions until the attribute is removed.
+UNSUBSCRIBED_ATTRIBUTE = "content_unsubscribed_at"
 OPERATION_KEYS = ("set", "set_once", "add", "subtract", "append", "prepend", "remove")
 
 

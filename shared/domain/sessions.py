@@ -27,11 +27,6 @@ NO_PROGRESS = Decimal(0)
 FULL_PROGRESS = Decimal(1)
 
 
-# A user holding this attribute (any value; the unsubscribe endpoint sets the time) has opted
-# out of content: it starts no content sessions until the attribute is removed.
-UNSUBSCRIBED_ATTRIBUTE = "content_unsubscribed_at"
-
-
 class Status(enum.StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"

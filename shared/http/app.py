@@ -22,7 +22,6 @@ from shared.http import conventions, idempotency
 from shared.http.errors import CLIENT_ERRORS, ApiError, BadRequest, described, envelope
 from shared.http.listing import QueryParams
 from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
-from shared.store import idempotency as records
 
 RETRY_AFTER_SECONDS = 5
 ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -186,6 +185,9 @@ def _idempotent(app: APIGatewayRestResolver, next_middleware: Callable[..., Any]
     if not _is_route(app):
         return next_middleware(app)  # 404 and 405 change nothing and are not kept
     key = idempotency.check_key(values)
+    # Imported by the first request with a key, not at every cold start.
+    from shared.store import idempotency as records
+
     env = environment_id(app)
     request = idempotency.fingerprint(event.http_method, event.path, query_params(app), event.body)
     held = records.claim(
@@ -221,6 +223,8 @@ def _run_claimed(
     """Runs a request whose key it claimed; its response, an error's included, is kept or the
     key released. Failing to record that never fails the request (the write is done): the
     claim then frees itself when the invocation's time is up."""
+    from shared.store import idempotency as records
+
     try:
         response: Response[Any] = next_middleware(app)
     except Exception as error:

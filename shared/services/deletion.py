@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.store import groups, memberships, purges, search, sessions, user_order, users
+from shared.store import groups, memberships, purges, search, user_order, users
 from shared.store.attributed import Record
 from shared.store.parallel import run_all
 from shared.store.purges import PurgeJob
@@ -28,6 +28,10 @@ purge_job_from_image = purges.job_from_image
 
 
 def delete_user(environment_id: str, user_id: str) -> None:
+    # The content half's rules load with a delete, not with every cold start of the users
+    # and cascade functions.
+    from shared.store import sessions
+
     users.delete(environment_id, user_id)
     run_all(
         [

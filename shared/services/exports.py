@@ -19,11 +19,10 @@ from shared.clock import now_iso
 from shared.domain import conditions
 from shared.domain import transfers as rules
 from shared.domain.limits import MAX_ATTRIBUTES_PER_OBJECT
-from shared.domain.objects import event_object, group_object, session_object, user_object
+from shared.domain.objects import event_object, group_object, user_object
 from shared.domain.transfers import Format, JobFailed, ObjectType, Status
 from shared.http.listing import ListQuery, OrderField
 from shared.services import finder
-from shared.services import sessions as sessions_service
 from shared.store import definitions, events, groups, users
 from shared.store import jobs as store
 from shared.store.jobs import Job
@@ -132,6 +131,10 @@ def _events_page(env: str, after: str | None) -> tuple[list[dict[str, Any]], str
 
 
 def _sessions_page(env: str, after: str | None) -> tuple[list[dict[str, Any]], str | None, bool]:
+    # The content half loads with the first sessions export, not with the function.
+    from shared.domain.content_objects import session_object
+    from shared.services import sessions as sessions_service
+
     query = ListQuery(
         limit=PAGE_SIZE, starting_after=after, order_by=(OrderField("created_at"),), expand=()
     )

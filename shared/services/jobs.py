@@ -1,31 +1,20 @@
-"""Import and export jobs: creating them, reading their progress, and running their steps.
-
-A job runs in the jobs function, one step per queue message. A step runs chunks (a few
-hundred rows of an import, a few thousand objects of an export), each recorded with the
-job's progress as it finishes, for as long as the invocation has time, then queues the next
-step: a job of any size goes through invocations of bounded work, like the cascade's purges.
-Each chunk's record is conditional on the step number it read, so a duplicate message runs
-nothing twice in the job's accounting, and a chunk's work is idempotent (rows are upserts,
-export parts have fixed numbers), so running one again changes nothing.
+"""Import and export jobs as the API shows them: creating them, starting an import, reading
+their progress. The jobs function runs them (job_steps.py).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.clock import format_timestamp, now_iso
+from shared.clock import format_timestamp
 from shared.domain import conditions
 from shared.domain.errors import InvalidInput, Unavailable, Unknown
 from shared.domain.limits import MAX_IMPORT_FILE_BYTES
 from shared.domain.transfers import (
-    FINISHED,
     IMPORTABLE,
     Format,
-    JobFailed,
     Kind,
     ObjectType,
     Status,
@@ -33,7 +22,6 @@ from shared.domain.transfers import (
 )
 from shared.ids import sortable_id
 from shared.observability import logger
-from shared.services import exports, finder, imports
 from shared.store import jobs as store
 from shared.store.jobs import Job, RowError
 from shared.store.pages import Page
@@ -43,11 +31,6 @@ from shared.transfers.steps import StepMessage
 JOB_LIFETIME = timedelta(days=7)  # the job, its bad rows and its files (the bucket's rule)
 UPLOAD_URL_SECONDS = 3_600
 DOWNLOAD_URL_SECONDS = 3_600
-# A chunk starts only while this much of the invocation is left (a chunk takes seconds).
-CHUNK_RESERVE_SECONDS = 60.0
-# And at most this many chunks a step: the local stack's jobs have no deadline, and a bound
-# keeps each step's work (and a retry's) bounded there too.
-MAX_CHUNKS_PER_STEP = 8
 
 
 def create_import(environment_id: str, object_type: ObjectType, file_format: Format) -> Job:
@@ -63,7 +46,10 @@ def create_export(
     if condition is not None:
         check_condition_size(condition)
         if object_type in IMPORTABLE:
-            finder.condition_of(environment_id, condition)  # as the lists parse it
+            # As the lists parse it; the finder loads with the first such export.
+            from shared.services import finder
+
+            finder.condition_of(environment_id, condition)
         else:
             conditions.parse_condition_text(condition)
     job = _create(environment_id, Kind.EXPORT, object_type, file_format, condition)
@@ -142,7 +128,7 @@ def upload_url(job: Job) -> tuple[str, str]:
 def download_url(job: Job) -> tuple[str, str]:
     """Where the client GETs a finished export, and until when."""
     expires = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
-    key = exports.file_key(job)
+    key = files.export_key(job.environment_id, job.id, job.format.value)
     filename = key.rsplit("/", 1)[-1]
     return files.download_url(key, DOWNLOAD_URL_SECONDS, filename), format_timestamp(expires)
 
@@ -157,60 +143,6 @@ def row_errors(
             raise InvalidInput("Invalid `starting_after`: a row number (the last row listed).")
         after = int(starting_after)
     return store.list_errors(environment_id, job_id, limit=limit, starting_after=after)
-
-
-def run_step(
-    message: StepMessage,
-    *,
-    time_left: Callable[[], float] = lambda: math.inf,
-    final_attempt: bool = False,
-) -> None:
-    """One step of a job (a queue message): chunks while time allows, then the next step."""
-    job = store.get(message.environment_id, message.job_id, consistent=True)
-    if job is None or job.step != message.step or job.status in FINISHED:
-        return  # a duplicate, or a step another invocation ran
-    if job.status is not Status.RUNNING:
-        job = store.advance(job, status=Status.RUNNING.value, started_at=now_iso())
-        if job is None:
-            return
-    run_chunk = imports.run_chunk if job.kind is Kind.IMPORT else exports.run_chunk
-    for _ in range(MAX_CHUNKS_PER_STEP):
-        try:
-            advanced = run_chunk(job)
-        except JobFailed as failure:
-            _fail(job, failure.code, str(failure))
-            return
-        except Exception:
-            if job.step != message.step:
-                # Progress was recorded since the message: a retry of it would find the job
-                # moved on, so the next step continues from what was recorded.
-                logger.exception("A job's chunk failed; its next step retries it")
-                break
-            if final_attempt:
-                logger.exception("A job's step failed for the last time")
-                _fail(job, "internal_error", "The job failed on our end; start it again.")
-                return
-            raise
-        if advanced is None or advanced.status in FINISHED:
-            return
-        job = advanced
-        if time_left() < CHUNK_RESERVE_SECONDS:
-            break
-    try:
-        steps.send(StepMessage(job.environment_id, job.id, job.step))
-    except Exception:
-        logger.exception("Could not queue a job's next step")
-        _fail(job, "service_unavailable", "The job could not continue; start it again.")
-
-
-def _fail(job: Job, code: str, message: str) -> None:
-    store.advance(
-        job,
-        status=Status.FAILED.value,
-        finished_at=now_iso(),
-        error_code=code,
-        error_message=message,
-    )
 
 
 def job_object(job: Job) -> dict[str, Any]:

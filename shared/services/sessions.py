@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from shared.clock import now_iso
 from shared.domain import sessions as rules
+from shared.domain.attributes import UNSUBSCRIBED_ATTRIBUTE
 from shared.domain.content import Content, ContentType, Task, Version
 from shared.domain.errors import Conflict, InvalidInput, Unknown
 from shared.domain.sessions import BuiltInEvent, Outcome, Session
 from shared.http.listing import ListQuery
 from shared.ids import new_id, sortable_id
-from shared.services import writes
+from shared.services import definitions
 from shared.services.content import get as get_content
 from shared.store import content as content_store
 from shared.store import events as events_store
@@ -65,7 +66,7 @@ def start(environment_id: str, body: StartSessionBody) -> Session:
         except store.UserUnsubscribed as unsubscribed:
             raise InvalidInput(
                 f"Invalid `user_id`: user {body.user_id!r} unsubscribed from content "
-                f"({rules.UNSUBSCRIBED_ATTRIBUTE}: {unsubscribed.since!r}) and starts no content "
+                f"({UNSUBSCRIBED_ATTRIBUTE}: {unsubscribed.since!r}) and starts no content "
                 f"sessions; POST /users/{body.user_id}/resubscribe first."
             ) from None
         except store.GroupMissing:
@@ -217,7 +218,7 @@ def _event_item(environment_id: str, session: Session, event: BuiltInEvent) -> d
 
 def _record_definitions(environment_id: str, events: tuple[BuiltInEvent, ...]) -> None:
     for event in events:
-        writes.record_event_definitions(environment_id, event.name, event.types)
+        definitions.record_event_types(environment_id, event.name, event.types)
 
 
 def delete(environment_id: str, session_id: str) -> None:

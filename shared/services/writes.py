@@ -10,13 +10,14 @@ that was not written; the client's retry completes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from shared.clock import format_timestamp, now_iso
 from shared.domain.attributes import (
+    UNSUBSCRIBED_ATTRIBUTE,
     AttributeChange,
     DataType,
     Operation,
@@ -26,11 +27,9 @@ from shared.domain.attributes import (
 from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput, Unknown
 from shared.domain.search import SEARCH_FIELDS, index_terms
-from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
-from shared.observability import logger
+from shared.services import definitions
 from shared.store import (
     attributed,
-    definitions,
     events,
     groups,
     memberships,
@@ -46,10 +45,6 @@ from shared.store.parallel import run_all
 if TYPE_CHECKING:
     # Annotations only: the body models (pydantic) load where a route parses one.
     from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
-
-
-def _types(changes: Iterable[AttributeChange]) -> dict[str, str]:
-    return {c.name: c.data_type.value for c in changes if c.data_type is not None}
 
 
 def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
@@ -107,10 +102,10 @@ def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
         ]
         memberships.delete_records(environment_id, stale)
 
-    _record_definitions(environment_id, "user", user.changes)
+    definitions.record_attributes(environment_id, "user", user.changes)
     for group_upsert, membership_upsert in linked:
-        _record_definitions(environment_id, "group", group_upsert.changes)
-        _record_definitions(environment_id, "group_membership", membership_upsert.changes)
+        definitions.record_attributes(environment_id, "group", group_upsert.changes)
+        definitions.record_attributes(environment_id, "group_membership", membership_upsert.changes)
     return stored
 
 
@@ -162,14 +157,14 @@ def set_content_subscription(environment_id: str, user_id: str, *, subscribed: b
         stored = attributed.upsert(planned)
     except attributed.MissingItem:
         raise Unknown(f"No user with id {user_id!r}.") from None
-    _record_definitions(environment_id, "user", planned.changes)
+    definitions.record_attributes(environment_id, "user", planned.changes)
     return stored
 
 
 def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:
     planned = groups.planned_upsert(environment_id, body.id, parse_changes(body.attributes))
     group = attributed.upsert(planned)
-    _record_definitions(environment_id, "group", planned.changes)
+    definitions.record_attributes(environment_id, "group", planned.changes)
     return group
 
 
@@ -191,35 +186,8 @@ def track_event(environment_id: str, body: TrackEventBody) -> Event:
         attributes=values,
         time=_event_time(body.time),
     )
-    record_event_definitions(environment_id, body.name, _types(changes))
+    definitions.record_event(environment_id, body.name, changes)
     return event
-
-
-def record_event_definitions(environment_id: str, name: str, types: dict[str, str]) -> None:
-    """The definitions of a tracked event and its attributes (name -> data type): a by-product,
-    logged when it fails (the event is stored; the next event of that name tries again)."""
-    try:
-        definitions.record_event(environment_id, name)
-    except Exception:
-        logger.exception("Could not record an event definition; the event is stored")
-    if not types:
-        return
-    try:
-        definitions.record_attributes(environment_id, "event", types, event_name=name)
-    except Exception:
-        logger.exception("Could not record attribute definitions; the data is stored")
-
-
-def _record_definitions(environment_id: str, scope: str, changes: list[AttributeChange]) -> None:
-    """Definitions are a by-product: the data is already stored, so a failure here is logged
-    and the request still succeeds (the next write of that name tries again)."""
-    types = _types(changes)
-    if not types:
-        return
-    try:
-        definitions.record_attributes(environment_id, scope, types)
-    except Exception:
-        logger.exception("Could not record attribute definitions; the data is stored")
 
 
 def _event_time(text: str | None) -> str | None:

@@ -21,11 +21,11 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from shared.domain.attributes import UNSUBSCRIBED_ATTRIBUTE
 from shared.domain.content import ContentType
 from shared.domain.errors import InvalidInput
 from shared.domain.limits import EXPAND_PER_OBJECT_BUDGET, FILTER_EXAMINE_BUDGET
 from shared.domain.sessions import (
-    UNSUBSCRIBED_ATTRIBUTE,
     AnswerType,
     Outcome,
     RecordedAnswer,

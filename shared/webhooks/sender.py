@@ -9,6 +9,7 @@ at a deadline, and at most `READ_CAP` bytes of the response are read.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import logging
 import socket
@@ -26,7 +27,13 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 15.0
 READ_CAP = 16 * 1024
 EXCERPT_BYTES = 512  # of the response body, kept in the delivery log
-_tls = ssl.create_default_context()
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """Built on first use: loading the CA bundle costs about 20 ms, and the dispatch function
+    imports this module without ever posting."""
+    return ssl.create_default_context()
 
 
 @dataclass(frozen=True)
@@ -47,12 +54,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Connects to a checked address while verifying the certificate for the host name."""
 
     def __init__(self, address: str, port: int, server_name: str, timeout: float) -> None:
-        super().__init__(address, port, timeout=timeout, context=_tls)
+        super().__init__(address, port, timeout=timeout, context=_tls())
         self._server_name = server_name
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = _tls.wrap_socket(sock, server_hostname=self._server_name)
+        self.sock = _tls().wrap_socket(sock, server_hostname=self._server_name)
 
 
 def post(

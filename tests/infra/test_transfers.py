@@ -8,7 +8,7 @@ from typing import Any
 from functions.transfer_jobs.handler import MAX_RECEIVES
 from infra.constructs.transfers import TRANSFER_JOBS
 from shared import settings as settings_module
-from shared.services import jobs
+from shared.services import job_steps, jobs
 from tests.infra.conftest import Synthesized
 
 DAY = 86_400
@@ -51,7 +51,7 @@ def test_steps_come_one_at_a_time_and_failures_are_retried_then_parked(
     timeout = dev.template_json["Resources"][function_id]["Properties"]["Timeout"]
     assert queue["VisibilityTimeout"] >= 6 * timeout
     # A step starts a chunk only with a minute left: the function has several.
-    assert timeout >= 4 * jobs.CHUNK_RESERVE_SECONDS
+    assert timeout >= 4 * job_steps.CHUNK_RESERVE_SECONDS
 
 
 def test_bucket_and_queue_are_the_variables_settings_reads(dev: Synthesized) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.domain.sessions import UNSUBSCRIBED_ATTRIBUTE
+from shared.domain.attributes import UNSUBSCRIBED_ATTRIBUTE
 from tests.integration.conftest import ApiClient
 from tests.integration.content_support import author, ok, start
 from tests.integration.receivers import Receiver

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from shared.domain.transfers import Format, Kind, ObjectType, Status
-from shared.services import bulk, exports, imports, jobs
+from shared.services import bulk, exports, imports, job_steps, jobs
 from shared.store import users
 from shared.store.jobs import Job
 from shared.transfers import files, steps
@@ -51,7 +51,7 @@ def test_an_import_runs_in_steps_of_bounded_chunks_until_done(
     environment: str, transfers: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(jobs, "MAX_CHUNKS_PER_STEP", 2)
+    monkeypatch.setattr(job_steps, "MAX_CHUNKS_PER_STEP", 2)
     job = jobs.create_import(environment, ObjectType.USERS, Format.NDJSON)
     rows = [json.dumps({"id": f"u{n}", "attributes": {"n": n}}) for n in range(10)]
     upload(environment, job.id, ("\n".join(rows) + "\n").encode())
@@ -61,7 +61,7 @@ def test_an_import_runs_in_steps_of_bounded_chunks_until_done(
     while messages := queued(transfers):
         (message,) = messages
         taken.append(message.step)
-        jobs.run_step(message)
+        job_steps.run_step(message)
     finished = jobs.get(environment, job.id, Kind.IMPORT)
     assert finished.status is Status.SUCCEEDED
     assert (finished.done, finished.failed, finished.total) == (10, 0, 10)
@@ -78,10 +78,10 @@ def test_a_duplicate_or_overtaken_message_does_nothing(environment: str, transfe
     upload(environment, job.id, b'{"id": "a"}\n')
     jobs.start_import(environment, job.id)
     (message,) = queued(transfers)
-    jobs.run_step(message)
+    job_steps.run_step(message)
     done = jobs.get(environment, job.id, Kind.IMPORT)
     assert done.status is Status.SUCCEEDED
-    jobs.run_step(message)  # SQS delivered it twice
+    job_steps.run_step(message)  # SQS delivered it twice
     assert jobs.get(environment, job.id, Kind.IMPORT) == done
     assert queued(transfers) == []
 
@@ -98,12 +98,12 @@ def test_a_failing_step_is_retried_then_fails_the_job_on_its_last_receive(
     monkeypatch.setattr(exports, "run_chunk", broken)
     # The first receive marks the job running, then fails: the next step is queued instead of
     # the message being retried (its step is behind the job's now).
-    jobs.run_step(message)
+    job_steps.run_step(message)
     (retry,) = queued(transfers)
     assert retry.step == message.step + 1
     with pytest.raises(RuntimeError, match="a bug"):
-        jobs.run_step(retry)  # the queue retries it...
-    jobs.run_step(retry, final_attempt=True)  # ...until its last receive
+        job_steps.run_step(retry)  # the queue retries it...
+    job_steps.run_step(retry, final_attempt=True)  # ...until its last receive
     failed = jobs.get(environment, job.id, Kind.EXPORT)
     assert failed.status is Status.FAILED
     assert failed.error_code == "internal_error"
@@ -117,7 +117,7 @@ def test_an_import_whose_header_cannot_be_read_fails_with_why(
     upload(environment, job.id, b"name\nacme\n")
     jobs.start_import(environment, job.id)
     (message,) = queued(transfers)
-    jobs.run_step(message)
+    job_steps.run_step(message)
     failed = jobs.get(environment, job.id, Kind.IMPORT)
     assert failed.status is Status.FAILED
     assert failed.error_message == "Line 1: Invalid CSV header: it needs an `id` column."
@@ -126,7 +126,7 @@ def test_an_import_whose_header_cannot_be_read_fails_with_why(
 def export_all(environment: str, transfers: str) -> tuple[Job, list[str]]:
     job = jobs.create_export(environment, ObjectType.USERS, Format.NDJSON, None)
     while messages := queued(transfers):
-        jobs.run_step(messages[0])
+        job_steps.run_step(messages[0])
     finished = jobs.get(environment, job.id, Kind.EXPORT)
     exported = files.get(exports.file_key(finished)).decode().splitlines()
     return finished, [json.loads(line)["id"] for line in exported]
