@@ -22,7 +22,7 @@ from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.returns import EXTENSION
 from shared.services import sessions as service
-from shared.services.content_expansion import ContentExpander
+from shared.services.session_expansion import SessionExpander
 
 # Each route imports the body model it parses: pydantic loads with the first request that
 # parses a body, not at cold start.
@@ -43,7 +43,7 @@ def _expand() -> tuple[str, ...]:
 
 
 def _session(session: Session, expand: tuple[str, ...]) -> dict[str, Any]:
-    return ContentExpander(environment_id(app)).sessions([session], expand)[0]
+    return SessionExpander(environment_id(app)).sessions([session], expand)[0]
 
 
 @app.post("/content_sessions", openapi_extensions=EXTENSION)
@@ -127,7 +127,7 @@ def list_sessions() -> returns.ContentSessionList:
     query = parse_list_query(params, SESSIONS_LIST)
     page = service.list_sessions(env, query)
     return list_object(
-        ContentExpander(env).sessions(page.items, query.expand),
+        SessionExpander(env).sessions(page.items, query.expand),
         has_more=page.has_more,
         path=request_path(app),
         params=params,

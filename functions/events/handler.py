@@ -16,7 +16,7 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.returns import EXTENSION
-from shared.services import writes
+from shared.services import tracking
 from shared.services.expansion import Expander
 from shared.store import events
 
@@ -39,7 +39,7 @@ def track_event() -> returns.Event:
 
     env = environment_id(app)
     expand = parse_expand(query_params(app), "event")
-    event = writes.track_event(env, parse_model(TrackEventBody, json_body(app)))
+    event = tracking.track_event(env, parse_model(TrackEventBody, json_body(app)))
     return Expander(env).related([event_object(event)], expand)[0]
 
 

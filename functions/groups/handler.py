@@ -17,12 +17,13 @@ from shared.http.app import (
 from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
-from shared.services import deletion, finder, writes
+from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import groups
 
-# Each route imports the body model it parses: pydantic loads with the first request that
-# parses a body, not at cold start.
+# Each route imports the body model it parses, and the service only it uses (listing,
+# deleting): pydantic and those load with the first request that needs them, not
+# at cold start. The upsert's service loads here: it is the first request of most cold starts.
 app = create_app()
 
 GROUPS_LIST = ListSpec(
@@ -56,12 +57,16 @@ def get_group(group_id: str) -> returns.Group:
 
 @app.delete("/groups/<group_id>")
 def delete_group(group_id: str) -> returns.Deleted:
+    from shared.services import deletion
+
     deletion.delete_group(environment_id(app), group_id)
     return deleted_object("group", group_id)
 
 
 @app.get("/groups")
 def list_groups() -> returns.GroupList:
+    from shared.services import finder
+
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, GROUPS_LIST)
@@ -77,6 +82,8 @@ def list_groups() -> returns.GroupList:
 
 @app.delete("/group_memberships")
 def delete_membership() -> returns.Deleted:
+    from shared.services import deletion
+
     group_id = limits.check_id(required_query(app, "group_id"), "group_id")
     user_id = limits.check_id(required_query(app, "user_id"), "user_id")
     removed = deletion.delete_membership(environment_id(app), user_id, group_id)

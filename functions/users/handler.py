@@ -18,12 +18,13 @@ from shared.http.conventions import parse_model
 from shared.http.errors import NotFound
 from shared.http.listing import ListSpec, list_object, parse_expand, parse_list_query
 from shared.http.returns import EXTENSION
-from shared.services import deletion, finder, search, writes
+from shared.services import writes
 from shared.services.expansion import Expander
 from shared.store import users
 
-# Each route imports the body model it parses: pydantic loads with the first request that
-# parses a body, not at cold start.
+# Each route imports the body model it parses, and the service only it uses (listing,
+# searching, deleting): pydantic and those load with the first request that needs them, not
+# at cold start. The upsert's service loads here: it is the first request of most cold starts.
 app = create_app()
 
 USERS_LIST = ListSpec(
@@ -54,6 +55,8 @@ def upsert_user() -> returns.User:
 
 @app.get("/users/search", openapi_extensions=EXTENSION)
 def search_users() -> returns.UserList:
+    from shared.services import search
+
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_SEARCH)
@@ -81,6 +84,8 @@ def get_user(user_id: str) -> returns.User:
 
 @app.delete("/users/<user_id>")
 def delete_user(user_id: str) -> returns.Deleted:
+    from shared.services import deletion
+
     deletion.delete_user(environment_id(app), user_id)
     return deleted_object("user", user_id)
 
@@ -108,6 +113,8 @@ def _subscription(user_id: str, *, subscribed: bool) -> returns.User:
 
 @app.get("/users")
 def list_users() -> returns.UserList:
+    from shared.services import finder
+
     env = environment_id(app)
     params = query_params(app)
     query = parse_list_query(params, USERS_LIST)

@@ -269,13 +269,21 @@ def _calls(
 
 
 def _imported(tree: ast.AST) -> dict[str, Any]:
-    """What a function's own `from <module> import <name>` statements bind."""
+    """What a function's own `from <module> import <name>` statements bind (a name of the
+    module, or a submodule of a package: a route's service, imported on first use)."""
     return {
-        alias.asname or alias.name: getattr(importlib.import_module(node.module), alias.name)
+        alias.asname or alias.name: _import_from(node.module, alias.name)
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module and not node.level
         for alias in node.names
     }
+
+
+def _import_from(module: str, name: str) -> Any:
+    found = importlib.import_module(module)
+    if hasattr(found, name):
+        return getattr(found, name)
+    return importlib.import_module(f"{module}.{name}")
 
 
 def _name(node: ast.expr) -> str:

@@ -1,6 +1,6 @@
 """The content half's API objects as the reference shows them: content, versions, their
-questions and tasks, sessions and answers. Apart from objects.py so the functions that never
-show content do not import its rules at cold start.
+questions and tasks (sessions and answers: session_objects.py). Apart from objects.py so the
+functions that never show content do not import its rules at cold start.
 
 Expandable fields default to null; the expander fills them in.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.content import Content, Question, Task, Version
-from shared.domain.sessions import RecordedAnswer, Session, progress_text
 
 
 def content_object(content: Content) -> dict[str, Any]:
@@ -56,42 +55,3 @@ def question_object(question: Question) -> dict[str, Any]:
 
 def task_object(task: Task) -> dict[str, Any]:
     return {"id": task.id, "object": "checklist_task", "cvid": task.cvid, "name": task.name}
-
-
-def session_object(session: Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "object": "content_session",
-        "answers": None,
-        "completed_at": session.completed_at,
-        "completed": session.completed,
-        "content_id": session.content_id,
-        "content": None,
-        "created_at": session.created_at,
-        "group_id": session.group_id,
-        "group": None,
-        "is_preview": session.is_preview,
-        "last_activity_at": session.last_activity_at,
-        "launcher_activated": session.launcher_activated,
-        "progress": progress_text(session.progress),
-        "user_id": session.user_id,
-        "user": None,
-        "version_id": session.version_id,
-        "version": None,
-        # Extensions: the session's lifecycle.
-        "status": session.status.value,
-        "ended_at": session.ended_at,
-        "duration": session.duration,
-    }
-
-
-def answer_object(answer: RecordedAnswer) -> dict[str, Any]:
-    return {
-        "id": answer.id,
-        "object": "content_session_answer",
-        "answer_type": answer.type.value,
-        "answer_value": list(answer.value) if isinstance(answer.value, tuple) else answer.value,
-        "created_at": answer.created_at,
-        "question_cvid": answer.question_cvid,
-        "question_name": answer.question_name,
-    }

@@ -1,6 +1,6 @@
 """Expansion of the content half: content with its versions, versions with their questions
-and tasks, sessions with their answers, content, versions, users and groups. Apart from
-expansion.py so the functions that never show content do not import its rules at cold start.
+and tasks (sessions: session_expansion.py). Apart from expansion.py so the functions that
+never show content do not import its rules at cold start.
 """
 
 from __future__ import annotations
@@ -10,18 +10,14 @@ from typing import Any
 
 from shared.domain.content import Content, Version
 from shared.domain.content_objects import (
-    answer_object,
     content_object,
     question_object,
-    session_object,
     task_object,
     version_object,
 )
 from shared.domain.expansion import subpaths, wants
-from shared.domain.sessions import Session
 from shared.services.expansion import Expander
 from shared.store import content as content_store
-from shared.store import sessions as sessions_store
 
 
 class ContentExpander(Expander):
@@ -44,30 +40,6 @@ class ContentExpander(Expander):
                 obj["tasks"] = [task_object(t) for t in self._count(version.tasks)]
             objects.append(obj)
         return objects
-
-    def sessions(self, records: Sequence[Session], paths: Sequence[str]) -> list[dict[str, Any]]:
-        """Sessions, with their answers (a Query per session, side by side), content and
-        versions (batched reads), users and groups (as `related`)."""
-        objects = [session_object(s) for s in records]
-        if wants(paths, "answers"):
-            by_session = sessions_store.answers_of(self.environment_id, list(records))
-            for obj in objects:
-                obj["answers"] = [answer_object(a) for a in self._count(by_session[obj["id"]])]
-        if wants(paths, "content"):
-            ids = [o["content_id"] for o in objects]
-            found = content_store.get_many(self.environment_id, self._count(ids))
-            expanded = dict(
-                zip(
-                    found,
-                    self.contents(list(found.values()), subpaths(paths, "content")),
-                    strict=True,
-                )
-            )
-            for obj in objects:
-                obj["content"] = expanded.get(obj["content_id"])
-        if wants(paths, "version"):
-            self._fill_versions(objects, "version", "version_id", subpaths(paths, "version"))
-        return self.related(objects, paths)
 
     def _fill_versions(
         self, objects: list[dict[str, Any]], field: str, id_field: str, paths: Sequence[str]

@@ -132,7 +132,7 @@ def _events_page(env: str, after: str | None) -> tuple[list[dict[str, Any]], str
 
 def _sessions_page(env: str, after: str | None) -> tuple[list[dict[str, Any]], str | None, bool]:
     # The content half loads with the first sessions export, not with the function.
-    from shared.domain.content_objects import session_object
+    from shared.domain.session_objects import session_object
     from shared.services import sessions as sessions_service
 
     query = ListQuery(

@@ -1,4 +1,5 @@
-"""Upserts and tracking: validate everything first, then write, then record definitions.
+"""Upserts: validate everything first, then write, then record definitions (events:
+tracking.py).
 
 A user upsert with groups writes up to 201 items. All of them are planned and checked (ids,
 attribute rules, and every item's size after the write, from one batched read) before the
@@ -11,26 +12,22 @@ that was not written; the client's retry completes it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from shared.clock import format_timestamp, now_iso
+from shared.clock import now_iso
 from shared.domain.attributes import (
     UNSUBSCRIBED_ATTRIBUTE,
     AttributeChange,
     DataType,
     Operation,
     parse_changes,
-    parse_datetime,
 )
-from shared.domain.attributes import validate_name as validate_attribute_name
 from shared.domain.errors import InvalidInput, Unknown
 from shared.domain.search import SEARCH_FIELDS, index_terms
 from shared.services import definitions
 from shared.store import (
     attributed,
-    events,
     groups,
     memberships,
     search,
@@ -38,13 +35,12 @@ from shared.store import (
     users,
 )
 from shared.store.attributed import Record, Upsert
-from shared.store.events import Event
 from shared.store.keys import ORDERED_ATTRIBUTES
 from shared.store.parallel import run_all
 
 if TYPE_CHECKING:
     # Annotations only: the body models (pydantic) load where a route parses one.
-    from shared.http.models import TrackEventBody, UpsertGroupBody, UpsertUserBody
+    from shared.http.models import UpsertGroupBody, UpsertUserBody
 
 
 def upsert_user(environment_id: str, body: UpsertUserBody) -> Record:
@@ -166,36 +162,3 @@ def upsert_group(environment_id: str, body: UpsertGroupBody) -> Record:
     group = attributed.upsert(planned)
     definitions.record_attributes(environment_id, "group", planned.changes)
     return group
-
-
-def track_event(environment_id: str, body: TrackEventBody) -> Event:
-    validate_attribute_name(body.name, "event")
-    changes = parse_changes(body.attributes)
-    for change in changes:
-        if change.operation not in (Operation.SET, Operation.UNSET):
-            raise InvalidInput(
-                f"Invalid `attributes.{change.name}`: event attributes take values "
-                f"(or `set` with a `data_type`), not `{change.operation.value}`."
-            )
-    values = {c.name: c.value for c in changes if c.operation is Operation.SET}
-    event = events.track(
-        environment_id,
-        name=body.name,
-        user_id=body.user_id,
-        group_id=body.group_id,
-        attributes=values,
-        time=_event_time(body.time),
-    )
-    definitions.record_event(environment_id, body.name, changes)
-    return event
-
-
-def _event_time(text: str | None) -> str | None:
-    if text is None:
-        return None
-    moment = parse_datetime(text)
-    if moment is None:
-        raise InvalidInput(f"Invalid `time` {text[:60]!r}: must be an ISO 8601 date time.")
-    if moment > datetime.now(UTC) + timedelta(days=366):
-        raise InvalidInput("Invalid `time`: more than a year in the future.")
-    return format_timestamp(moment)

@@ -288,3 +288,36 @@ def test_a_change_in_shared_changes_the_asset_hash(tmp_path: Path) -> None:
     assert _asset_hash(root, tmp_path / "out2") == before, "hash must be reproducible"
     (root / "shared" / "code.py").write_text("VALUE = 2\n")
     assert _asset_hash(root, tmp_path / "out3") != before
+
+
+def test_without_the_runtimes_python_an_asset_ships_source_and_the_synth_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    from infra.constructs import python_function
+
+    monkeypatch.setattr(python_function, "runtime_python", lambda: None)
+    cdk.AssetStaging.clear_asset_hash_cache()  # bundle again, not the cached asset
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "NoBytecode")
+    python_function.PythonFunction(
+        stack,
+        "Authorizer",
+        route=AUTHORIZER,
+        table_name="table",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    cdk.AssetStaging.clear_asset_hash_cache()  # later tests bundle with bytecode again
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("ships source only")
+    )
+    assert len(warnings) == 1
+    (function,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+    asset = tmp_path / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    files = [path.name for path in asset.rglob("*") if path.is_file()]
+    assert "handler.py" in files
+    assert not any(name.endswith(".pyc") for name in files)

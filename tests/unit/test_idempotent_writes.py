@@ -10,7 +10,7 @@ import pytest
 
 from functions.events.handler import lambda_handler as events_handler
 from functions.users.handler import lambda_handler as users_handler
-from shared.services import writes
+from shared.services import tracking
 from shared.store import definitions
 from tests.support import api_event
 from tests.unit.conftest import LambdaContext
@@ -154,15 +154,15 @@ def test_a_4xx_is_kept_and_replayed(users: Client) -> None:
 def test_a_5xx_releases_the_key_so_the_retry_runs(
     events: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = writes.track_event
+    real = tracking.track_event
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("lost connection")
 
-    monkeypatch.setattr(writes, "track_event", broken)
+    monkeypatch.setattr(tracking, "track_event", broken)
     body = {"user_id": "u1", "name": "clicked"}
     assert events("POST", "/events", "key", body=body)["statusCode"] == 500
-    monkeypatch.setattr(writes, "track_event", real)
+    monkeypatch.setattr(tracking, "track_event", real)
     retry = events("POST", "/events", "key", body=body)
     assert retry["statusCode"] == 200 and not replayed(retry)
     assert replayed(events("POST", "/events", "key", body=body))
