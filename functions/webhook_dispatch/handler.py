@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.clock import format_timestamp
 from shared.observability import logger, new_metrics, observed, publish
 from shared.services.dispatch import DispatchBatch, messages_for
-from shared.webhooks.notifications import notifications_from_change
+from shared.webhooks.from_stream import notifications_from_change
 
 metrics = new_metrics()
 

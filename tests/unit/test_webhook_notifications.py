@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 
 from shared.store import keys
-from shared.webhooks.notifications import (
-    Notification,
-    notification_body,
-    notifications_from_change,
-)
+from shared.webhooks.from_stream import notifications_from_change
+from shared.webhooks.notifications import Notification, notification_body
 
 ENV = "env_1a2b3c"
 AT = "2022-11-29T12:34:56.000+00:00"
