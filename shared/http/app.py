@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -20,8 +20,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.domain import limits
 from shared.http import conventions, idempotency
 from shared.http.errors import CLIENT_ERRORS, ApiError, BadRequest, described, envelope
-from shared.http.listing import QueryParams
 from shared.observability import API_REQUEST_ID, logger, observed, tag_environment
+
+if TYPE_CHECKING:
+    from shared.http.listing import QueryParams
 
 RETRY_AFTER_SECONDS = 5
 ApiHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
