@@ -37,22 +37,10 @@ AGAINST = os.environ.get("BENCH_COLDSTART_AGAINST")
 
 
 def deployed_functions() -> list[FunctionRoute]:
-    """Every function the stack deploys: the API functions and the authorizer
-    (infra/routes.py), and the consumers each construct defines."""
-    from infra.constructs.cascade import CASCADE
-    from infra.constructs.transfers import TRANSFER_JOBS
-    from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
-    from infra.routes import API_FUNCTIONS, AUTHORIZER
+    """Every function the stack deploys (infra/functions.py)."""
+    from infra.functions import DEPLOYED_FUNCTIONS
 
-    return [
-        *API_FUNCTIONS,
-        AUTHORIZER,
-        CASCADE,
-        WEBHOOK_DISPATCH,
-        WEBHOOK_DELIVERY,
-        WEBHOOK_PROBE,
-        TRANSFER_JOBS,
-    ]
+    return list(DEPLOYED_FUNCTIONS)
 
 
 @functools.cache

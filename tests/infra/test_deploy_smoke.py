@@ -27,6 +27,7 @@ import pytest
 from infra.constructs.cascade import CASCADE
 from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
+from infra.functions import DEPLOYED_FUNCTIONS
 from infra.layer import POWERTOOLS_LAYER
 from infra.routes import API_FUNCTIONS, AUTHORIZER
 from infra.runtime import layer_environment
@@ -34,15 +35,6 @@ from tests.infra.conftest import Synthesized
 from tests.support import api_event, kept_environment
 
 REGION = "us-east-1"
-DEPLOYED_FUNCTIONS = (
-    AUTHORIZER,
-    *API_FUNCTIONS,
-    CASCADE,
-    WEBHOOK_DISPATCH,
-    WEBHOOK_DELIVERY,
-    WEBHOOK_PROBE,
-    TRANSFER_JOBS,
-)
 
 
 @dataclass(frozen=True)

@@ -14,23 +14,14 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from infra.constructs.cascade import CASCADE
 from infra.constructs.python_function import SourceCopyBundler, function_code
 from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
+from infra.functions import DEPLOYED_FUNCTIONS
 from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute, match
 from shared.settings import LOCAL_ONLY_VARIABLES, METRICS_NAMESPACE, Variables, load_settings
 from tests.infra.conftest import Synthesized
 
-ALL_FUNCTIONS: tuple[FunctionRoute, ...] = (
-    *API_FUNCTIONS,
-    AUTHORIZER,
-    CASCADE,
-    WEBHOOK_DISPATCH,
-    WEBHOOK_DELIVERY,
-    WEBHOOK_PROBE,
-    TRANSFER_JOBS,
-)
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:"
     r"AWSLambdaPowertoolsPythonV3-python313-arm64:\d+$"
@@ -63,10 +54,10 @@ def test_one_function_per_route_entry_the_authorizer_cascade_webhooks_and_jobs(
         function["Properties"]["Handler"]
         for function in dev.resources("AWS::Lambda::Function").values()
     }
-    assert handlers == {route.handler for route in ALL_FUNCTIONS}
+    assert handlers == {route.handler for route in DEPLOYED_FUNCTIONS}
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_runtime_architecture_layer_and_no_tracing(dev: Synthesized, route: FunctionRoute) -> None:
     function = _function(dev, route)
     assert function["Runtime"] == "python3.13"
@@ -101,7 +92,7 @@ def _queue_urls(dev: Synthesized, route: FunctionRoute) -> dict[str, Any]:
     return expected.get(route.name, {})
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
     (table_id,) = dev.resources("AWS::DynamoDB::Table")
     assert _function(dev, route)["Environment"]["Variables"] == {
@@ -113,7 +104,7 @@ def test_environment(dev: Synthesized, route: FunctionRoute) -> None:
     }
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_the_settings_accept_every_function_environment(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
@@ -139,7 +130,7 @@ def test_api_function_sizing(dev: Synthesized, route: FunctionRoute) -> None:
     assert function["Timeout"] < 29  # API Gateway's integration timeout
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_logs_go_to_an_own_log_group_with_retention(dev: Synthesized, route: FunctionRoute) -> None:
     log_group_ref = _function(dev, route)["LoggingConfig"]["LogGroup"]
     log_group = dev.template_json["Resources"][log_group_ref["Ref"]]
@@ -152,7 +143,7 @@ def _asset_dir(dev: Synthesized, route: FunctionRoute) -> Path:
     return dev.outdir / f"asset.{key.removesuffix('.zip')}"
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_asset_holds_the_function_and_shared_only(dev: Synthesized, route: FunctionRoute) -> None:
     asset = _asset_dir(dev, route)
     files = {path.relative_to(asset).as_posix() for path in asset.rglob("*") if path.is_file()}
@@ -199,7 +190,7 @@ def test_the_v1_function_bundles_exactly_the_handlers_it_runs() -> None:
 
 
 def test_every_function_has_its_own_asset(dev: Synthesized) -> None:
-    keys = [_function(dev, route)["Code"]["S3Key"] for route in ALL_FUNCTIONS]
+    keys = [_function(dev, route)["Code"]["S3Key"] for route in DEPLOYED_FUNCTIONS]
     assert len(set(keys)) == len(keys)
 
 

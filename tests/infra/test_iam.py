@@ -10,7 +10,8 @@ from infra.constructs.access import READ_WRITE, TableAccess, access_for
 from infra.constructs.cascade import CASCADE
 from infra.constructs.transfers import TRANSFER_JOBS
 from infra.constructs.webhooks import WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WEBHOOK_PROBE
-from infra.routes import API_FUNCTIONS, AUTHORIZER, FunctionRoute
+from infra.functions import DEPLOYED_FUNCTIONS
+from infra.routes import AUTHORIZER, FunctionRoute
 from shared.store import schema
 from tests.infra.conftest import Synthesized
 
@@ -20,15 +21,6 @@ STREAM_READ_ACTIONS = {
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
 }
-ALL_FUNCTIONS = (
-    *API_FUNCTIONS,
-    AUTHORIZER,
-    CASCADE,
-    WEBHOOK_DISPATCH,
-    WEBHOOK_DELIVERY,
-    WEBHOOK_PROBE,
-    TRANSFER_JOBS,
-)
 
 # What each function may do, written out (not read from infra/constructs/access.py), so a
 # widened grant fails here: "table" = the table's items, "index" = every GSI.
@@ -211,7 +203,7 @@ def _table_arn(dev: Synthesized) -> dict[str, Any]:
 
 
 def test_no_managed_policies_on_function_roles(dev: Synthesized) -> None:
-    for route in ALL_FUNCTIONS:
+    for route in DEPLOYED_FUNCTIONS:
         role = dev.template_json["Resources"][_role_id(dev, route)]
         assert "ManagedPolicyArns" not in role["Properties"], route.name
 
@@ -261,7 +253,7 @@ def _item_access(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]]:
     return access
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_each_function_gets_exactly_its_dynamodb_actions(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
@@ -289,7 +281,7 @@ def test_a_table_access_grants_something() -> None:
 
 def test_only_the_stream_consumers_read_the_stream(dev: Synthesized) -> None:
     stream_arn = {"Fn::GetAtt": [next(iter(dev.resources("AWS::DynamoDB::Table"))), "StreamArn"]}
-    for route in ALL_FUNCTIONS:
+    for route in DEPLOYED_FUNCTIONS:
         statements = _dynamodb_statements(dev, route)
         stream = [s for s in statements if _actions(s) & STREAM_READ_ACTIONS]
         if route.name not in STREAM_CONSUMERS:
@@ -300,7 +292,7 @@ def test_only_the_stream_consumers_read_the_stream(dev: Synthesized) -> None:
         assert _resources(statement) == [stream_arn]
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_only_actions_without_resource_level_permissions_use_a_wildcard(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
@@ -367,7 +359,7 @@ def _expected_queue_grants(dev: Synthesized) -> dict[str, dict[str, set[str]]]:
     }
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_each_function_gets_exactly_its_sqs_actions(dev: Synthesized, route: FunctionRoute) -> None:
     assert _queue_grants(dev, route) == _expected_queue_grants(dev).get(route.name, {})
 
@@ -400,7 +392,7 @@ def _bucket_grants(dev: Synthesized, route: FunctionRoute) -> dict[str, set[str]
     return grants
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_each_function_gets_exactly_its_bucket_actions(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
@@ -434,7 +426,7 @@ EXPECTED_KEY_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("route", ALL_FUNCTIONS, ids=lambda route: route.name)
+@pytest.mark.parametrize("route", DEPLOYED_FUNCTIONS, ids=lambda route: route.name)
 def test_each_function_gets_exactly_its_secrets_key_actions(
     dev: Synthesized, route: FunctionRoute
 ) -> None:
