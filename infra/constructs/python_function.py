@@ -3,7 +3,7 @@
 Every function in the stack is built here, so runtime, tracing, logging and packaging are
 decided once. Assets are bundled without Docker (there is no daemon on the build machines):
 a local bundler copies the function's folder and the `shared` package into the asset, and
-compiles them to bytecode with the runtime's Python (infra/bytecode.py).
+compiles them to bytecode with the runtime's Python (infra/runtime.py).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class SourceCopyBundler:
     def __init__(self, root: Path, folders: tuple[str, ...], python: str | None = None) -> None:
         self.root = root
         self.folders = folders
-        # The runtime's interpreter, to ship bytecode (infra/bytecode.py); None ships source.
+        # The runtime's interpreter, to ship bytecode (infra/runtime.py); None ships source.
         self.python = python
 
     def plan(self) -> list[str]:
