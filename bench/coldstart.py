@@ -36,13 +36,6 @@ TARGET_RATIO = 1.25
 AGAINST = os.environ.get("BENCH_COLDSTART_AGAINST")
 
 
-def deployed_functions() -> list[FunctionRoute]:
-    """Every function the stack deploys (infra/functions.py)."""
-    from infra.functions import DEPLOYED_FUNCTIONS
-
-    return list(DEPLOYED_FUNCTIONS)
-
-
 @functools.cache
 def runtime_interpreter() -> str:
     """The runtime's Python with the layer's and the runtime's packages (infra/runtime.py)."""
@@ -315,7 +308,9 @@ def bench_cold_start_options(users_asset: Path) -> list[list[str | float]]:
 
 
 def run() -> list[Section]:
-    functions = deployed_functions()
+    from infra.functions import DEPLOYED_FUNCTIONS  # the CDK constructs: loaded here only
+
+    functions = list(DEPLOYED_FUNCTIONS)
     with ExitStack() as stack:
         assets = stack.enter_context(bundled_assets(functions))
         variants = {

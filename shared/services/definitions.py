@@ -21,7 +21,7 @@ def record_attributes(environment_id: str, scope: str, changes: Iterable[Attribu
         logger.exception("Could not record attribute definitions; the data is stored")
 
 
-def record_event(environment_id: str, name: str, changes: Iterable[AttributeChange] = ()) -> None:
+def record_event(environment_id: str, name: str, changes: Iterable[AttributeChange]) -> None:
     """The definitions of a tracked event and of its attributes."""
     record_event_types(environment_id, name, _types(changes))
 
